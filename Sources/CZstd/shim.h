@@ -1,0 +1,4 @@
+#ifndef GRIDCARBON_CZSTD_SHIM_H
+#define GRIDCARBON_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CZstd
+
+/// An I/O failure with the path and the system's reason.
+public struct IOError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var message: String
+    public init(path: String, message: String) { self.path = path; self.message = message }
+    public init(path: String, errno e: Int32, doing what: String) {
+        self.path = path
+        self.message = "\(what): \(String(cString: strerror(e)))"
+    }
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Small POSIX file helpers (no `Foundation` on the data path).
+public enum Files {
+    /// Creates `path` and its parents.
+    public static func makeDirectories(_ path: String) throws {
+        if path.isEmpty { return }
+        var st = stat()
+        if stat(path, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFDIR { return }
+            throw IOError(path: path, message: "exists and is not a directory")
+        }
+        let parent = dirname(of: path)
+        if parent != path && !parent.isEmpty { try makeDirectories(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw IOError(path: path, errno: errno, doing: "cannot create directory") }
+    }
+
+    public static func dirname(of path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return "." }
+        return i == path.startIndex ? "/" : String(path[..<i])
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    /// Reads a whole file.
+    public static func read(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw IOError(path: path, errno: errno, doing: "cannot open") }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOError(path: path, errno: errno, doing: "cannot read")
+            }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return out
+    }
+
+    /// Writes `bytes` to `path` whole: a temporary name, fsync, rename, fsync of the directory.
+    /// A reader never sees half a file; a crash leaves the old file or the new one.
+    public static func writeAtomically(_ path: String, _ bytes: UnsafeRawBufferPointer, sync: Bool = true) throws {
+        let dir = dirname(of: path)
+        try makeDirectories(dir)
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw IOError(path: tmp, errno: errno, doing: "cannot create") }
+        do {
+            try writeAll(fd, bytes, path: tmp)
+            if sync && fsync(fd) != 0 { throw IOError(path: tmp, errno: errno, doing: "fsync failed") }
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        close(fd)
+        if rename(tmp, path) != 0 { throw IOError(path: path, errno: errno, doing: "cannot rename into place") }
+        if sync { syncDirectory(dir) }
+    }
+
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], sync: Bool = true) throws {
+        try bytes.withUnsafeBytes { (p) throws in try writeAtomically(path, p, sync: sync) }
+    }
+
+    static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOError(path: path, errno: errno, doing: "write failed")
+            }
+            off += n
+        }
+    }
+}
+
+/// A buffered output file, plain or zstd-compressed (one frame, streamed), for `simulate` and
+/// anything else that writes large files sequentially. `"-"` is standard output.
+public final class OutputFile {
+    public let path: String
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private let cctx: OpaquePointer?
+    private var zbuf: UnsafeMutableRawBufferPointer
+    private let chunk = 1 << 20
+
+    /// Opens `path` for writing (truncating); compresses when `compress` is true, or by default when
+    /// the name ends in `.zst`.
+    public init(path: String, compress: Bool? = nil, level: Int32 = 3) throws {
+        self.path = path
+        if path == "-" {
+            fd = 1
+        } else {
+            try Files.makeDirectories(Files.dirname(of: path))
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if fd < 0 { throw IOError(path: path, errno: errno, doing: "cannot create") }
+        }
+        if compress ?? path.hasSuffix(".zst") {
+            let c = ZSTD_createCCtx()
+            ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)
+            cctx = c
+        } else {
+            cctx = nil
+        }
+        zbuf = .allocate(byteCount: Int(ZSTD_CStreamOutSize()), alignment: 16)
+        buffer.reserveCapacity(chunk + 4096)
+    }
+
+    deinit {
+        if let cctx { ZSTD_freeCCtx(cctx) }
+        zbuf.deallocate()
+    }
+
+    /// Appends bytes.
+    @inline(__always)
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= chunk { try drain(end: false) }
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { (p) throws in try write(p) }
+    }
+
+    public func write(_ s: String) throws {
+        var s = s
+        try s.withUTF8 { (p) throws in try write(UnsafeRawBufferPointer(p)) }
+    }
+
+    /// Direct access to the pending buffer, for writers that format in place.
+    public func withBuffer(_ body: (inout [UInt8]) -> Void) throws {
+        body(&buffer)
+        if buffer.count >= chunk { try drain(end: false) }
+    }
+
+    /// Finishes the frame, flushes, and closes the file (fsync when asked).
+    public func close(sync: Bool = false) throws {
+        try drain(end: true)
+        if fd != 1 {
+            if sync { fsync(fd) }
+            Glibc.close(fd)
+        }
+    }
+
+    private func drain(end: Bool) throws {
+        guard let cctx else {
+            try buffer.withUnsafeBytes { (p) throws in try Files.writeAll(self.fd, p, path: self.path) }
+            buffer.removeAll(keepingCapacity: true)
+            return
+        }
+        let fd = self.fd, zbuf = self.zbuf, path = self.path
+        var err: (any Error)?
+        buffer.withUnsafeBytes { p in
+            var inBuf = ZSTD_inBuffer(src: p.baseAddress, size: p.count, pos: 0)
+            while true {
+                var outBuf = ZSTD_outBuffer(dst: zbuf.baseAddress, size: zbuf.count, pos: 0)
+                let r = ZSTD_compressStream2(cctx, &outBuf, &inBuf, end ? ZSTD_e_end : ZSTD_e_continue)
+                if ZSTD_isError(r) != 0 { err = IOError(path: path, message: "zstd: " + String(cString: ZSTD_getErrorName(r))); return }
+                if outBuf.pos > 0 {
+                    do { try Files.writeAll(fd, UnsafeRawBufferPointer(rebasing: zbuf[0..<outBuf.pos]), path: path) } catch { err = error; return }
+                }
+                if end ? r == 0 : inBuf.pos == inBuf.size { break }
+            }
+        }
+        if let err { throw err }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,109 @@
+import CZstd
+
+/// A zstd error, with the library's own words.
+public struct ZstdError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { "zstd: \(message)" }
+    init(_ code: Int) { message = String(cString: ZSTD_getErrorName(code)) }
+    init(message: String) { self.message = message }
+}
+
+/// Whole-buffer zstd compression: one call, one frame.
+public enum Zstd {
+    /// Compresses `input` into a single zstd frame. Level 3 (zstd's default) is fast and deterministic:
+    /// the same bytes in give the same bytes out with the same library.
+    public static func compress(_ input: UnsafeRawBufferPointer, level: Int32 = 3) throws -> [UInt8] {
+        let bound = ZSTD_compressBound(input.count)
+        var out = [UInt8](repeating: 0, count: bound)
+        let n = out.withUnsafeMutableBytes { o in
+            ZSTD_compress(o.baseAddress, bound, input.baseAddress, input.count, level)
+        }
+        if ZSTD_isError(n) != 0 { throw ZstdError(n) }
+        out.removeLast(bound - n)
+        return out
+    }
+
+    public static func compress(_ input: [UInt8], level: Int32 = 3) throws -> [UInt8] {
+        try input.withUnsafeBytes { (p) throws in try compress(p, level: level) }
+    }
+
+    /// Decompresses every frame of `input` (concatenated frames included).
+    public static func decompress(_ input: [UInt8]) throws -> [UInt8] {
+        let d = ZstdDecompressor()
+        var out: [UInt8] = []
+        try input.withUnsafeBytes { (p) throws in
+            try d.feed(p) { chunk in out.append(contentsOf: chunk) }
+        }
+        try d.finish()
+        return out
+    }
+}
+
+/// Streaming decompression of one or more concatenated frames.
+public final class ZstdDecompressor {
+    private let ctx: OpaquePointer
+    private var out: UnsafeMutableRawBufferPointer
+    private var midFrame = false
+
+    public init(outputChunk: Int = 1 << 20) {
+        ctx = ZSTD_createDStream()
+        ZSTD_initDStream(ctx)
+        out = .allocate(byteCount: outputChunk, alignment: 16)
+    }
+
+    deinit {
+        ZSTD_freeDStream(ctx)
+        out.deallocate()
+    }
+
+    /// Feeds compressed bytes; `sink` receives each decompressed chunk (valid only during the call).
+    public func feed(_ input: UnsafeRawBufferPointer, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        while true {
+            var outBuf = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+            let r = ZSTD_decompressStream(ctx, &outBuf, &inBuf)
+            if ZSTD_isError(r) != 0 { throw ZstdError(r) }
+            midFrame = r != 0
+            if outBuf.pos > 0 {
+                do { try sink(UnsafeRawBufferPointer(rebasing: out[0..<outBuf.pos])) } catch {
+                    throw ZstdError(message: "\(error)")
+                }
+            }
+            if inBuf.pos == inBuf.size && outBuf.pos < outBuf.size { break }
+        }
+    }
+
+    /// Checks the input did not stop in the middle of a frame.
+    public func finish() throws {
+        if midFrame { throw ZstdError(message: "input ends inside a zstd frame (truncated file?)") }
+    }
+}
+
+/// Streaming compression into one frame per ``flush()`` (side outputs append frames).
+public final class ZstdStreamCompressor {
+    private let ctx: OpaquePointer
+    private var out: UnsafeMutableRawBufferPointer
+
+    public init(level: Int32 = 3) {
+        ctx = ZSTD_createCCtx()
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level)
+        out = .allocate(byteCount: Int(ZSTD_CStreamOutSize()), alignment: 16)
+    }
+
+    deinit {
+        ZSTD_freeCCtx(ctx)
+        out.deallocate()
+    }
+
+    /// Compresses `input` as a complete frame, handing compressed bytes to `sink`.
+    public func frame(_ input: UnsafeRawBufferPointer, _ sink: (UnsafeRawBufferPointer) -> Void) throws {
+        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        while true {
+            var outBuf = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+            let remaining = ZSTD_compressStream2(ctx, &outBuf, &inBuf, ZSTD_e_end)
+            if ZSTD_isError(remaining) != 0 { throw ZstdError(remaining) }
+            if outBuf.pos > 0 { sink(UnsafeRawBufferPointer(rebasing: out[0..<outBuf.pos])) }
+            if remaining == 0 { break }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/// The engine's settings (§3, §7); every default is the one the specification names.
+public struct EngineSettings: Sendable, Equatable {
+    /// The zone windows are aligned to.
+    public var zone: Zone = .shanghai
+    /// Slot length (default 15 min).
+    public var slot: Micros = 15 * Time.microsPerMinute
+    /// Window lengths, each a whole number of slots (default `15m,1h,1d`).
+    public var windows: [Micros] = [15 * Time.microsPerMinute, Time.microsPerHour, Time.microsPerDay]
+    /// Aggregation levels (default: all but `meter`).
+    public var levels: [Level] = Level.defaults
+    /// How far behind the newest meter record the watermark trails (default 15 min).
+    public var reorderWindow: Micros = 15 * Time.microsPerMinute
+    /// How long after its end a slot stays open for long spans (default 1 h).
+    public var spanHorizon: Micros = Time.microsPerHour
+    /// Register gaps longer than this raise a `meter_gap` anomaly (default 24 h).
+    public var maxGap: Micros = Time.microsPerDay
+    /// Meter records further than this ahead of the wall clock are rejected (default 15 min).
+    public var maxFuture: Micros = 15 * Time.microsPerMinute
+
+    public init() {}
+
+    /// Checks the settings fit together; returns a message for the operator when they do not.
+    public func validate() -> String? {
+        if slot <= 0 || Time.microsPerDay % slot != 0 { return "resolution must divide a day evenly (got \(Duration.format(slot)))" }
+        if windows.isEmpty { return "at least one window length is needed" }
+        for w in windows where w <= 0 || w % slot != 0 {
+            return "window \(Duration.format(w)) is not a whole number of \(Duration.format(slot)) slots"
+        }
+        for w in windows where w > Time.microsPerDay && w % Time.microsPerDay != 0 {
+            return "window \(Duration.format(w)) longer than a day must be whole days"
+        }
+        if Set(windows).count != windows.count { return "window lengths repeat" }
+        if levels.isEmpty { return "at least one level is needed" }
+        if reorderWindow < 0 || spanHorizon < 0 || maxGap <= 0 || maxFuture < 0 { return "durations must not be negative" }
+        return nil
+    }
+}
+
+/// Durations as operators write them: `15m`, `1h`, `1d`, `90s`, `500ms`.
+public enum Duration {
+    public static func parse(_ text: String) -> Micros? {
+        let units: [(String, Int64)] = [("ms", 1000), ("us", 1), ("s", Time.microsPerSecond), ("m", Time.microsPerMinute), ("h", Time.microsPerHour), ("d", Time.microsPerDay)]
+        for (u, mult) in units where text.hasSuffix(u) {
+            guard let n = Int64(text.dropLast(u.count)), n >= 0 else { return nil }
+            let (v, o) = n.multipliedReportingOverflow(by: mult)
+            return o ? nil : v
+        }
+        return nil
+    }
+
+    /// Shortest spelling: `15m`, `1h`, `1d`, `90s`.
+    public static func format(_ v: Micros) -> String {
+        if v != 0 && v % Time.microsPerDay == 0 { return "\(v / Time.microsPerDay)d" }
+        if v != 0 && v % Time.microsPerHour == 0 { return "\(v / Time.microsPerHour)h" }
+        if v != 0 && v % Time.microsPerMinute == 0 { return "\(v / Time.microsPerMinute)m" }
+        if v % Time.microsPerSecond == 0 { return "\(v / Time.microsPerSecond)s" }
+        if v % 1000 == 0 { return "\(v / 1000)ms" }
+        return "\(v)us"
+    }
+}
