@@ -198,3 +198,34 @@ public final class OutputFile {
         buffer.removeAll(keepingCapacity: true)
     }
 }
+
+extension Files {
+    /// Names in a directory (without `.` and `..`), sorted by bytes.
+    public static func list(_ dir: String) throws -> [String] {
+        guard let d = opendir(dir) else { throw IOError(path: dir, errno: errno, doing: "cannot list") }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { p in
+                String(decoding: p.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Every file under `dir` whose name ends in `suffix`, depth first, sorted.
+    public static func walk(_ dir: String, suffix: String) throws -> [String] {
+        var out: [String] = []
+        for name in try list(dir) {
+            let p = dir + "/" + name
+            if isDirectory(p) { out += try walk(p, suffix: suffix) } else if name.hasSuffix(suffix) { out.append(p) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,126 @@
+import CZstd
+import GridCarbonEngine
+import GridCarbonModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads record lines from a file, a `.zst` file or standard input (`-`) in large blocks and
+/// feeds whole lines to the engine. Lines longer than `maxLineBytes` are rejected as
+/// `line_too_long` and skipped to the next newline, so memory stays bounded.
+public final class InputReader {
+    public let path: String
+    public let maxLineBytes: Int
+    let block: Int
+    /// Bytes read from the file (compressed size for `.zst`).
+    public private(set) var bytesRead: Int = 0
+    /// Lines handed to the engine so far.
+    public private(set) var lines: Int64 = 0
+
+    public init(path: String, maxLineBytes: Int = 1 << 20, block: Int = 4 << 20) {
+        self.path = path
+        self.maxLineBytes = maxLineBytes
+        self.block = block
+    }
+
+    /// Whether a path is read as zstd: by its `.zst` suffix, or by the zstd magic number on stdin.
+    static func isZstd(path: String) -> Bool { path.hasSuffix(".zst") }
+
+    /// Reads the whole input into `engine`. `progress` is called after every block.
+    public func run(into engine: Engine, sourceName: String, progress: (InputReader) -> Void = { _ in }) throws {
+        let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw IOError(path: path, errno: errno, doing: "cannot open") }
+        defer { if fd != 0 { close(fd) } }
+        let source = engine.source(named: sourceName)
+        let cap = block + maxLineBytes + 1
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: cap, alignment: 64)
+        defer { buf.deallocate() }
+        var filled = 0
+        var skipping = false   // inside an over-long line, dropping bytes to the next newline
+        var lineNo: Int64 = 1
+
+        // Hands over whatever complete lines `buf[0..<filled]` holds and keeps the tail.
+        func consume() {
+            var start = 0
+            if skipping {
+                guard let nl = memchr(buf.baseAddress!, 0x0A, filled) else { filled = 0; return }
+                start = buf.baseAddress!.distance(to: UnsafeMutableRawPointer(nl)) + 1
+                skipping = false
+                lineNo += 1
+            }
+            let used = engine.ingest(UnsafeRawBufferPointer(rebasing: buf[start..<filled]), source: source, line: &lineNo)
+            start += used
+            let rest = filled - start
+            if rest > maxLineBytes {
+                engine.reject(.lineTooLong, line: UnsafeRawBufferPointer(rebasing: buf[start..<(start + 256)]), origin: LineOrigin(source: source, line: lineNo))
+                skipping = true
+                filled = 0
+                return
+            }
+            if rest > 0 && start > 0 {
+                memmove(buf.baseAddress!, buf.baseAddress! + start, rest)
+            }
+            filled = rest
+        }
+
+        if Self.isZstd(path: path) {
+            let dctx = ZSTD_createDStream()
+            defer { ZSTD_freeDStream(dctx) }
+            ZSTD_initDStream(dctx)
+            let inCap = 1 << 20
+            let zin = UnsafeMutableRawBufferPointer.allocate(byteCount: inCap, alignment: 64)
+            defer { zin.deallocate() }
+            var midFrame = false
+            var eof = false
+            var inBuf = ZSTD_inBuffer(src: zin.baseAddress, size: 0, pos: 0)
+            while true {
+                if inBuf.pos == inBuf.size && !eof {
+                    let n = try readSome(fd, zin.baseAddress!, inCap)
+                    if n == 0 { eof = true } else {
+                        bytesRead += n
+                        inBuf = ZSTD_inBuffer(src: zin.baseAddress, size: n, pos: 0)
+                    }
+                }
+                if eof && inBuf.pos == inBuf.size { break }
+                var outBuf = ZSTD_outBuffer(dst: buf.baseAddress! + filled, size: min(block, cap - filled), pos: 0)
+                let r = ZSTD_decompressStream(dctx, &outBuf, &inBuf)
+                if ZSTD_isError(r) != 0 {
+                    throw IOError(path: path, message: "not valid zstd (\(String(cString: ZSTD_getErrorName(r))))")
+                }
+                midFrame = r != 0
+                filled += outBuf.pos
+                if filled >= block || (outBuf.pos == 0 && inBuf.pos == inBuf.size) {
+                    consume()
+                    progress(self)
+                }
+            }
+            if midFrame { throw IOError(path: path, message: "zstd input ends inside a frame (truncated file?)") }
+        } else {
+            while true {
+                let n = try readSome(fd, buf.baseAddress! + filled, min(block, cap - filled))
+                if n == 0 { break }
+                bytesRead += n
+                filled += n
+                consume()
+                progress(self)
+            }
+        }
+        consume()
+        if filled > 0 && !skipping {
+            engine.ingestLine(UnsafeRawBufferPointer(rebasing: buf[0..<filled]), origin: LineOrigin(source: source, line: lineNo))
+            lineNo += 1
+        }
+        lines = lineNo - 1
+        progress(self)
+    }
+
+    func readSome(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) throws -> Int {
+        while true {
+            let r = read(fd, p, n)
+            if r >= 0 { return r }
+            if errno == EINTR { continue }
+            throw IOError(path: path, errno: errno, doing: "cannot read")
+        }
+    }
+}

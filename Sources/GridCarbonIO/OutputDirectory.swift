@@ -1,0 +1,181 @@
+import GridCarbonEngine
+import GridCarbonModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The engine's outputs on disk (§4): aggregate files written whole, and zstd NDJSON side outputs
+/// under `rejected/`, `late/` and `anomalies/`, appended one frame per flush.
+public final class OutputDirectory: EngineSink {
+    public let root: String
+    public let zone: Zone
+    let formatter: TimeFormatter
+    /// Registry for key and meter names; set before the engine runs.
+    public var registry: Registry
+    /// Source names by id, shared with the engine.
+    public var sourceNames: () -> [String] = { [] }
+    /// Wall-clock time stamped on rejected and late lines as `received_at`.
+    public var receivedAt: Micros = 0
+    /// Whether aggregate files are fsynced before the rename (on in production).
+    public var sync: Bool
+
+    /// Files written, by window length.
+    public private(set) var filesWritten: [Micros: Int] = [:]
+    public private(set) var anomalyCount = 0
+    public private(set) var lateSpanCount = 0
+    public private(set) var lateSpanEnergy = 0.0
+    /// Optional observer of closed windows (the daemon's API and alerts).
+    public var onWindow: ((ClosedWindow) -> Void)?
+
+    let rejected: SideOutput
+    let late: SideOutput
+    let anomalies: SideOutput
+    var pendingError: (any Error)?
+
+    /// - Parameter runName: the file name stem of this run's side outputs (one file per run).
+    public init(root: String, zone: Zone, registry: Registry, runName: String, sync: Bool = true) throws {
+        self.root = root
+        self.zone = zone
+        self.registry = registry
+        self.sync = sync
+        formatter = TimeFormatter(zone: zone)
+        try Files.makeDirectories(root)
+        rejected = SideOutput(path: "\(root)/rejected/\(runName).ndjson.zst")
+        late = SideOutput(path: "\(root)/late/\(runName).ndjson.zst")
+        anomalies = SideOutput(path: "\(root)/anomalies/\(runName).ndjson.zst")
+    }
+
+    /// Throws the first write error the sink met (the engine's callbacks cannot throw).
+    public func check() throws {
+        if let e = pendingError { throw e }
+    }
+
+    /// Flushes side outputs as complete zstd frames.
+    public func flush() throws {
+        try rejected.flush()
+        try late.flush()
+        try anomalies.flush()
+        try check()
+    }
+
+    // MARK: EngineSink
+
+    public func rejected(_ reason: RejectReason, line: UnsafeRawBufferPointer, origin: LineOrigin) {
+        lineRecord(to: rejected, reason: reason.code, line: line, origin: origin)
+    }
+
+    public func late(line: UnsafeRawBufferPointer, origin: LineOrigin) {
+        lineRecord(to: late, reason: "late", line: line, origin: origin)
+    }
+
+    func lineRecord(to out: SideOutput, reason: String, line: UnsafeRawBufferPointer, origin: LineOrigin) {
+        let names = sourceNames()
+        let src = Int(origin.source) < names.count ? names[Int(origin.source)] : "input"
+        var b = out.buffer
+        out.buffer = []
+        b.append(0x7B)
+        JSONBytes.appendKey("reason", to: &b); JSONBytes.appendString(reason, to: &b); b.append(0x2C)
+        JSONBytes.appendKey("line", to: &b); JSONBytes.appendString(UnsafeRawBufferPointer(rebasing: line.prefix(4096)), to: &b); b.append(0x2C)
+        JSONBytes.appendKey("source", to: &b); JSONBytes.appendString("\(src):\(origin.line)", to: &b); b.append(0x2C)
+        JSONBytes.appendKey("received_at", to: &b); b.append(0x22); formatter.append(receivedAt, to: &b); b.append(0x22)
+        b.append(contentsOf: [0x7D, 0x0A])
+        out.buffer = b
+        out.count += 1
+        flushIfLarge(out)
+    }
+
+    public func lateSpan(_ span: LateSpan) {
+        lateSpanCount += 1
+        lateSpanEnergy += span.kwh
+        var b = late.buffer
+        late.buffer = []
+        b.append(0x7B)
+        JSONBytes.appendKey("reason", to: &b); JSONBytes.appendString("late_span", to: &b); b.append(0x2C)
+        JSONBytes.appendKey("meter", to: &b); b.append(0x22); registry.appendID(Int(span.meter), to: &b); b.append(0x22); b.append(0x2C)
+        JSONBytes.appendKey("start", to: &b); b.append(0x22); formatter.append(span.start, to: &b); b.append(0x22); b.append(0x2C)
+        JSONBytes.appendKey("end", to: &b); b.append(0x22); formatter.append(span.end, to: &b); b.append(0x22); b.append(0x2C)
+        JSONBytes.appendKey("kwh", to: &b); appendJSONNumber(span.kwh, &b)
+        b.append(contentsOf: [0x7D, 0x0A])
+        late.buffer = b
+        late.count += 1
+        flushIfLarge(late)
+    }
+
+    public func anomaly(_ a: Anomaly) {
+        anomalyCount += 1
+        var b = anomalies.buffer
+        anomalies.buffer = []
+        b.append(0x7B)
+        JSONBytes.appendKey("kind", to: &b); JSONBytes.appendString(a.kind.code, to: &b); b.append(0x2C)
+        JSONBytes.appendKey("meter", to: &b); b.append(0x22); registry.appendID(Int(a.meter), to: &b); b.append(0x22); b.append(0x2C)
+        JSONBytes.appendKey("ts", to: &b); b.append(0x22); formatter.append(a.ts, to: &b); b.append(0x22); b.append(0x2C)
+        JSONBytes.appendKey("kwh", to: &b); appendJSONNumber(a.kwh, &b); b.append(0x2C)
+        JSONBytes.appendKey("previous_ts", to: &b); b.append(0x22); formatter.append(a.previousTs, to: &b); b.append(0x22); b.append(0x2C)
+        JSONBytes.appendKey("previous_kwh", to: &b); appendJSONNumber(a.previousKWh, &b)
+        let hours = Double(a.ts - a.previousTs) / Double(Time.microsPerHour)
+        switch a.kind {
+        case .implausibleJump:
+            b.append(0x2C); JSONBytes.appendKey("kw", to: &b); appendJSONNumber((a.kwh - a.previousKWh) / hours, &b)
+            b.append(0x2C); JSONBytes.appendKey("max_kw", to: &b); appendJSONNumber(a.maxKW, &b)
+        case .meterGap:
+            b.append(0x2C); JSONBytes.appendKey("gap_hours", to: &b); appendJSONNumber(hours, &b)
+        case .registerReset:
+            break
+        }
+        b.append(contentsOf: [0x7D, 0x0A])
+        anomalies.buffer = b
+        anomalies.count += 1
+        flushIfLarge(anomalies)
+    }
+
+    public func windowClosed(_ w: ClosedWindow) {
+        let csv = AggregateCSV.render(w, registry: registry, formatter: formatter)
+        do {
+            let z = try Zstd.compress(csv)
+            try Files.writeAtomically("\(root)/\(AggregateCSV.relativePath(w, zone: zone))", z, sync: sync)
+            filesWritten[w.length, default: 0] += 1
+        } catch {
+            if pendingError == nil { pendingError = error }
+        }
+        onWindow?(w)
+    }
+
+    func flushIfLarge(_ out: SideOutput) {
+        if out.buffer.count >= 1 << 20 {
+            do { try out.flush() } catch { if pendingError == nil { pendingError = error } }
+        }
+    }
+
+    func appendJSONNumber(_ v: Double, _ b: inout [UInt8]) {
+        if v.isFinite { NumberFormat.append(v, to: &b) } else { b.append(contentsOf: "null".utf8) }
+    }
+
+    /// Lines written to each side output so far.
+    public var sideCounts: (rejected: Int, late: Int, anomalies: Int) { (rejected.count, late.count, anomalies.count) }
+}
+
+/// One side-output file: NDJSON lines buffered, appended as a zstd frame per flush, so the file is
+/// always a valid sequence of frames (`zstd -dc` and DuckDB read it as it is).
+final class SideOutput {
+    let path: String
+    var buffer: [UInt8] = []
+    var count = 0
+    let compressor = ZstdStreamCompressor()
+
+    init(path: String) { self.path = path }
+
+    func flush() throws {
+        if buffer.isEmpty { return }
+        try Files.makeDirectories(Files.dirname(of: path))
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if fd < 0 { throw IOError(path: path, errno: errno, doing: "cannot open") }
+        defer { close(fd) }
+        var compressed: [UInt8] = []
+        try buffer.withUnsafeBytes { p in
+            try compressor.frame(p) { compressed.append(contentsOf: $0) }
+        }
+        try compressed.withUnsafeBytes { try Files.writeAll(fd, $0, path: path) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
