@@ -86,10 +86,12 @@ public struct AnnualFactorTable: Sendable {
     }
 
     /// Rules 3 and 4: the region's annual factor by the year rule, else the national one.
-    /// Before the first published year the earliest year is used (no earlier year exists).
+    /// Before the first published year no earlier year exists: the earliest published year is used
+    /// (the region's own, else the national one), the closest the table comes.
     public func factor(region: Int, year: Int) -> (value: Double, region: Int, year: Int) {
         if let r = own(region: region, year: year) { return (r.value, region, r.year) }
         if let n = own(region: Region.national, year: year) { return (n.value, Region.national, n.year) }
+        if let first = byRegion[region].first { return (first.value, region, first.year) }
         let first = byRegion[Region.national][0]
         return (first.value, Region.national, first.year)
     }
