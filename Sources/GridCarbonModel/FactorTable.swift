@@ -38,7 +38,7 @@ public struct AnnualFactorTable: Sendable {
         byRegion = Array(repeating: [], count: Region.count)
         var lineNo = 0
         var sawHeader = false
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNo += 1
             var line = raw
             if line.last == "\r" { line = line.dropLast() }
@@ -112,7 +112,7 @@ public struct SourceFactorTable: Sendable {
         values = Array(repeating: .nan, count: Source.allCases.count)
         references = Array(repeating: "", count: Source.allCases.count)
         var lineNo = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNo += 1
             var line = raw
             if line.last == "\r" { line = line.dropLast() }

@@ -1,0 +1,61 @@
+import Testing
+@testable import GridCarbonEngine
+@testable import GridCarbonIO
+@testable import GridCarbonModel
+
+@Suite struct FormatTests {
+    @Test func specExamples() {
+        #expect(NumberFormat.string(64) == "64")
+        #expect(NumberFormat.string(30.0258333333) == "30.025833")
+        #expect(NumberFormat.string(0.5306) == "0.5306")
+        #expect(NumberFormat.string(0) == "0")
+        #expect(NumberFormat.string(-0.0) == "0")
+        #expect(NumberFormat.string(-0.0000001) == "0")
+        #expect(NumberFormat.string(0.0000005) == NumberFormat.reference(0.0000005))
+        #expect(NumberFormat.string(1e12) == "1000000000000")
+        #expect(NumberFormat.string(-2.5) == "-2.5")
+    }
+
+    /// The fast path agrees with glibc's `%.6f` on random values and on halfway cases.
+    @Test func fastPathMatchesPrintf() {
+        var rng = SplitMix(seed: 1)
+        for i in 0..<300_000 {
+            let v: Double
+            switch i % 4 {
+            case 0: v = Double(rng.next() % 10_000_000_000) / 1e6 + 0.0000005           // near halves
+            case 1: v = Double(bitPattern: (rng.next() >> 2) | 0x3E00_0000_0000_0000) // wide spread
+            case 2: v = Double(rng.next() % 1_000_000_000) / Double(1 + rng.next() % 1000)
+            default: v = Double(rng.next() % 100_000_000) * 0.0000005                 // exact-ish halves
+            }
+            if v.isFinite { #expect(NumberFormat.string(v) == NumberFormat.reference(v), "\(v)") }
+        }
+    }
+
+    @Test func jsonStringsAreEscaped() {
+        var out: [UInt8] = []
+        JSONBytes.appendString("a\"b\\c\nd\u{01}é", to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == #""a\"b\\c\nd\u0001é""#)
+        out = []
+        [UInt8]([0x61, 0xFF, 0x62]).withUnsafeBytes { JSONBytes.appendString($0, to: &out) }
+        #expect(String(decoding: out, as: UTF8.self) == "\"a\u{FFFD}b\"")
+    }
+
+    @Test func durations() {
+        #expect(Duration.parse("15m") == 15 * Time.microsPerMinute)
+        #expect(Duration.parse("1d") == Time.microsPerDay)
+        #expect(Duration.parse("90s") == 90 * Time.microsPerSecond)
+        #expect(Duration.parse("15") == nil && Duration.parse("m") == nil && Duration.parse("-1h") == nil)
+        #expect(Duration.format(Time.microsPerHour) == "1h")
+        var s = EngineSettings()
+        s.windows = [7 * Time.microsPerMinute]
+        #expect(s.validate() != nil)
+    }
+
+    @Test func zones() {
+        #expect(Zone(parsing: "+08:00")?.offsetSeconds == 28800)
+        #expect(Zone(parsing: "Asia/Shanghai")?.offsetSeconds == 28800)
+        #expect(Zone(parsing: "UTC-05:30")?.offsetSeconds == -19800)
+        #expect(Zone(parsing: "Mars/Olympus") == nil)
+        #expect(Zone(offsetSeconds: -19800, name: "x").offsetSuffix == "-05:30")
+    }
+}
