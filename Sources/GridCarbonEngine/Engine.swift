@@ -63,18 +63,32 @@ public final class Engine {
     var closedBefore: Int64 = Int64.min / 8
     let ringSize: Int
     let cells: UnsafeMutablePointer<Double>
-    var touched: [Bool]
+    let touched: UnsafeMutablePointer<Bool>
     var touchedCount = 0
 
     // Windows.
     let windowLens: [Int64]
     var open: [[WindowAccumulator]]
     var spare: [WindowAccumulator] = []
+    /// Per window length, the accumulator used last (most spans of a meter land in the same one).
+    let recent: UnsafeMutablePointer<WindowAccumulator?>
+    /// The slot and, per window length, the window the last span fell in, as `[start, end)` in
+    /// UTC micros: consecutive spans mostly fall in the same ones, and 64-bit divisions are dear.
+    var cachedSlot: (index: Int64, start: Micros, end: Micros) = (0, 0, 0)
+    let cachedWindow: UnsafeMutablePointer<(index: Int64, start: Micros, end: Micros)>
     let profiles: [Profile]
     let profileCount: Int
     let profileRegion: [Int]
     /// Key indices per level sorted by the byte order of their names.
     let sortedKeys: [[Int32]]
+    /// The levels written, and for each profile its row in a flat per-window sums table
+    /// (`keySlots[p * levels.count + l]`, -1 when the registry gives no key at that level).
+    let levels: [Level]
+    let levelBase: [Int]
+    let keySlots: UnsafeMutablePointer<Int32>
+    let sumsCount: Int
+    /// Per-key sums while a window is rolled up; all zero between windows.
+    let rollUpScratch: UnsafeMutablePointer<RollUpSums>
 
     // Scratch.
     var slotEnergy: [Double]
@@ -123,10 +137,15 @@ public final class Engine {
         ringSize = r
         cells = .allocate(capacity: r * n)
         cells.initialize(repeating: 0, count: r * n)
-        touched = Array(repeating: false, count: r)
+        touched = .allocate(capacity: r)
+        touched.initialize(repeating: false, count: r)
 
         windowLens = settings.windows
         open = settings.windows.map { _ in [] }
+        recent = .allocate(capacity: settings.windows.count)
+        recent.initialize(repeating: nil, count: settings.windows.count)
+        cachedWindow = .allocate(capacity: settings.windows.count)
+        cachedWindow.initialize(repeating: (0, 0, 0), count: settings.windows.count)
         profiles = registry.profiles
         profileCount = registry.profiles.count
         profileRegion = registry.profiles.map { Int($0.region) }
@@ -135,12 +154,35 @@ public final class Engine {
             return names.indices.sorted { names[$0].lexicographicallyPrecedes(names[$1]) }.map { Int32($0) }
         }
         slotEnergy = Array(repeating: 0, count: max(profileCount, 1))
+        levels = Level.allCases.filter { settings.levels.contains($0) }
+        var bases: [Int] = []
+        var total = 0
+        for l in levels { bases.append(total); total += registry.keyCount(l) }
+        levelBase = bases
+        sumsCount = total
+        keySlots = .allocate(capacity: max(1, profileCount * levels.count))
+        rollUpScratch = .allocate(capacity: max(1, total))
+        rollUpScratch.initialize(repeating: RollUpSums(), count: max(1, total))
+        for (p, profile) in registry.profiles.enumerated() {
+            for (li, l) in levels.enumerated() {
+                let k = profile.key(l)
+                keySlots[p * levels.count + li] = k < 0 ? -1 : Int32(bases[li]) + k
+            }
+        }
         totals = RunningTotals(profiles: profileCount, zone: settings.zone)
     }
 
     deinit {
         baseTs.deallocate(); baseVal.deallocate(); pendHead.deallocate()
         profileOf.deallocate(); maxKW.deallocate(); pool.deallocate(); cells.deallocate()
+        for list in open { for acc in list { acc.release() } }
+        for acc in spare { acc.release() }
+        touched.deallocate()
+        keySlots.deallocate()
+        rollUpScratch.deallocate()
+        recent.deinitialize(count: windowLens.count)
+        recent.deallocate()
+        cachedWindow.deallocate()
     }
 
     /// Registers a source name for side outputs and returns its id.
@@ -385,27 +427,41 @@ public final class Engine {
             if b <= openFrom { return }
             a2 = openFrom
         }
-        let sA = slotIndex(a2), sB = slotIndex(b &- 1)
-        precondition(sB &- closedBefore < Int64(ringSize), "span beyond the slot ring: watermark invariant broken")
         let mask = Int64(ringSize - 1)
-        if sA == sB && a2 == a {
-            let r = Int(sA & mask)
-            cells[r &* meterCount &+ m] += e
+        let p = Int(profileOf[m])
+        if a2 >= cachedSlot.start && b <= cachedSlot.end {
+            // Fast path: the span lies in the same slot as the last one.
+            let r = Int(cachedSlot.index & mask)
+            cells[r &* meterCount &+ m] += a2 == a ? e : e * Double(b &- a2) / Double(b &- a)
             if !touched[r] { touched[r] = true; touchedCount += 1 }
         } else {
-            let d = Double(b &- a)
-            var s = sA
-            while s <= sB {
-                let ss = slotStart(s)
-                let ov = min(b, ss &+ slotLen) &- max(a2, ss)
-                let r = Int(s & mask)
-                cells[r &* meterCount &+ m] += e * Double(ov) / d
+            let sA = slotIndex(a2), sB = slotIndex(b &- 1)
+            precondition(sB &- closedBefore < Int64(ringSize), "span beyond the slot ring: watermark invariant broken")
+            if sA == sB && a2 == a {
+                let r = Int(sA & mask)
+                cells[r &* meterCount &+ m] += e
                 if !touched[r] { touched[r] = true; touchedCount += 1 }
-                s += 1
+            } else {
+                let d = Double(b &- a)
+                var s = sA
+                while s <= sB {
+                    let ss = slotStart(s)
+                    let ov = min(b, ss &+ slotLen) &- max(a2, ss)
+                    let r = Int(s & mask)
+                    cells[r &* meterCount &+ m] += e * Double(ov) / d
+                    if !touched[r] { touched[r] = true; touchedCount += 1 }
+                    s += 1
+                }
             }
+            let ss = slotStart(sB)
+            cachedSlot = (sB, ss, ss &+ slotLen)
         }
-        let p = Int(profileOf[m])
         for li in 0..<windowLens.count {
+            let c = cachedWindow[li]
+            if a2 >= c.start && b <= c.end {
+                window(li, c.index).count(meter: m, profile: p)
+                continue
+            }
             let len = windowLens[li]
             let wA = Time.floorDiv(a2 &+ offset, len), wB = Time.floorDiv(b &- 1 &+ offset, len)
             var w = wA
@@ -413,23 +469,31 @@ public final class Engine {
                 window(li, w).count(meter: m, profile: p)
                 w += 1
             }
+            let ws = wB &* len &- offset
+            cachedWindow[li] = (wB, ws, ws &+ len)
         }
     }
 
     /// The accumulator of window `w` of length `li`, opened on first use.
     @inline(__always)
     func window(_ li: Int, _ w: Int64) -> WindowAccumulator {
-        let list = open[li]
-        var i = list.count - 1
+        if let r = recent[li], r.index == w { return r }
+        let acc = openWindow(li, w)
+        recent[li] = acc
+        return acc
+    }
+
+    func openWindow(_ li: Int, _ w: Int64) -> WindowAccumulator {
+        var i = open[li].count - 1
         while i >= 0 {
-            if list[i].index == w { return list[i] }
-            if list[i].index < w { break }
+            if open[li][i].index == w { return open[li][i] }
+            if open[li][i].index < w { break }
             i -= 1
         }
-        let acc: WindowAccumulator
-        if let s = spare.popLast(), s.lengthIndex == li {
-            s.reset(index: w)
-            acc = s
+        var acc: WindowAccumulator
+        if let k = spare.lastIndex(where: { $0.lengthIndex == li }) {
+            acc = spare.remove(at: k)
+            acc.reset(index: w)
         } else {
             acc = WindowAccumulator(lengthIndex: li, index: w, profiles: profileCount, meters: meterCount)
         }
@@ -509,39 +573,54 @@ public final class Engine {
         for li in 0..<windowLens.count {
             while let first = open[li].first, (first.index + 1) &* windowLens[li] &- offset <= t {
                 open[li].removeFirst()
+                if let r = recent[li], r.index == first.index { recent[li] = nil }
                 emit(first)
                 spare.append(first)
             }
         }
     }
 
+    /// Rolls a window's profiles up to every level in one pass and hands the rows to the sink.
     func emit(_ acc: WindowAccumulator) {
         let len = windowLens[acc.lengthIndex]
         let start = acc.index &* len &- offset
-        var rows: [AggregateRow] = []
-        for level in Level.outputOrder where settings.levels.contains(level) {
-            let k = registry.keyCount(level)
-            if k == 0 { continue }
-            var energy = [Double](repeating: 0, count: k), co2 = energy, rt = energy
-            var meters = [Int32](repeating: 0, count: k), spans = meters
-            for p in 0..<profileCount where acc.spans[p] > 0 {
-                let key = Int(profiles[p].key(level))
-                if key < 0 { continue }
-                energy[key] += acc.energy[p]
-                co2[key] += acc.co2[p]
-                rt[key] += acc.realtime[p]
-                meters[key] += acc.meters[p]
-                spans[key] += acc.spans[p]
+        let sums = rollUpScratch
+        let nl = levels.count
+        for p in 0..<profileCount where acc.spans[p] > 0 {
+            let e = acc.energy[p], c = acc.co2[p], rt = acc.realtime[p], m = acc.meters[p], n = acc.spans[p]
+            let ks = keySlots + p * nl
+            for l in 0..<nl {
+                let k = Int(ks[l])
+                if k < 0 { continue }
+                sums[k].energy += e
+                sums[k].co2 += c
+                sums[k].realtime += rt
+                sums[k].meters &+= m
+                sums[k].spans &+= n
             }
-            for key in sortedKeys[level.rawValue] where spans[Int(key)] > 0 {
-                let i = Int(key)
-                rows.append(AggregateRow(level: level, key: key, energy: energy[i], co2: co2[i], realtimeEnergy: rt[i], meters: meters[i], spans: spans[i]))
+        }
+        var rows: [AggregateRow] = []
+        for level in Level.outputOrder {
+            guard let li = levels.firstIndex(of: level) else { continue }
+            let base = levelBase[li]
+            for key in sortedKeys[level.rawValue] {
+                let v = sums[base + Int(key)]
+                if v.spans > 0 {
+                    rows.append(AggregateRow(level: level, key: key, energy: v.energy, co2: v.co2, realtimeEnergy: v.realtime, meters: v.meters, spans: v.spans))
+                    sums[base + Int(key)] = RollUpSums()   // leave the scratch table zeroed for the next window
+                }
             }
         }
         if rows.isEmpty { return }
         windowsClosed += 1
         sink.windowClosed(ClosedWindow(lengthIndex: acc.lengthIndex, length: len, start: start, end: start + len, rows: rows))
     }
+}
+
+/// One key's sums while a window is rolled up.
+struct RollUpSums {
+    var energy = 0.0, co2 = 0.0, realtime = 0.0
+    var meters: Int32 = 0, spans: Int32 = 0
 }
 
 #if canImport(Glibc)

@@ -40,10 +40,14 @@ public enum ParseOutcome: Sendable {
 
 /// Parses record lines, CSV or NDJSON, straight from bytes (§2.2).
 public struct LineParser: Sendable {
-    public var registry: Registry
+    @usableFromInline let meters: MeterIndex
+    /// The last timestamp field parsed and its value: a feed's lines mostly share their timestamps,
+    /// and comparing 25 bytes is cheaper than parsing them.
+    @usableFromInline let lastStamp: TimestampCache
 
     public init(registry: Registry) {
-        self.registry = registry
+        meters = registry.index ?? Registry(meterLevel: false).index!
+        lastStamp = TimestampCache()
     }
 
     /// Parses `line` (without its newline) into `out`.
@@ -71,51 +75,55 @@ public struct LineParser: Sendable {
         case .interval, .factor: want = 4
         case .mix: want = 5
         }
-        // Field boundaries on the stack: starts[k] is the first byte of field k (after the kind).
-        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 6) { starts -> ParseOutcome in
-            let n = l.count
-            starts[0] = 2
-            var count = 1
-            var i = 2
-            while i < n {
-                if l[i] == 0x2C {
-                    if count == want { return .rejected(.badFieldCount) }
-                    starts[count] = i + 1
-                    count += 1
+        // Field boundaries: c[k] is the index of the comma after field k (n for the last field).
+        let n = l.count
+        var c0 = n, c1 = n, c2 = n, c3 = n, c4 = n
+        var count = 1
+        var i = 2
+        while i < n {
+            if l[i] == 0x2C {
+                switch count {
+                case 1: c0 = i
+                case 2: c1 = i
+                case 3: c2 = i
+                case 4: c3 = i
+                default: c4 = i
                 }
-                i += 1
+                count += 1
+                if count > want { return .rejected(.badFieldCount) }
             }
-            guard count == want else { return .rejected(.badFieldCount) }
-            starts[count] = n + 1
-            @inline(__always) func field(_ k: Int) -> UnsafeRawBufferPointer {
-                UnsafeRawBufferPointer(rebasing: l[starts[k]..<(starts[k + 1] - 1)])
-            }
-            switch kind {
-            case .register:
-                return register(id: field(0), ts: field(1), kwh: field(2), into: &out)
-            case .interval:
-                return interval(id: field(0), start: field(1), end: field(2), kwh: field(3), into: &out)
-            case .factor:
-                return factor(region: field(0), start: field(1), end: field(2), value: field(3), into: &out)
-            case .mix:
-                return mix(region: field(0), start: field(1), end: field(2), source: field(3), mwh: field(4), into: &out)
-            }
+            i += 1
+        }
+        guard count == want else { return .rejected(.badFieldCount) }
+        @inline(__always) func field(_ lo: Int, _ hi: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: l[lo..<hi])
+        }
+        switch kind {
+        case .register:
+            return register(id: field(2, c0), ts: field(c0 + 1, c1), kwh: field(c1 + 1, n), into: &out)
+        case .interval:
+            return interval(id: field(2, c0), start: field(c0 + 1, c1), end: field(c1 + 1, c2), kwh: field(c2 + 1, n), into: &out)
+        case .factor:
+            return factor(region: field(2, c0), start: field(c0 + 1, c1), end: field(c1 + 1, c2), value: field(c2 + 1, n), into: &out)
+        case .mix:
+            _ = c4
+            return mix(region: field(2, c0), start: field(c0 + 1, c1), end: field(c1 + 1, c2), source: field(c2 + 1, c3), mwh: field(c3 + 1, n), into: &out)
         }
     }
 
-    @inlinable
     /// The meter index, or the negated raw value of the reject reason.
-    func meterIndex(_ id: UnsafeRawBufferPointer) -> Int32 {
+    @inlinable
+    func meterIndex(_ id: UnsafeRawBufferPointer, after previous: Int32) -> Int32 {
         guard Identifier.isValid(id) else { return -Int32(RejectReason.badMeterID.rawValue) }
-        guard let m = registry.lookup(id) else { return -Int32(RejectReason.unknownMeter.rawValue) }
+        guard let m = meters.lookup(id, after: Int(previous)) else { return -Int32(RejectReason.unknownMeter.rawValue) }
         return Int32(m)
     }
 
     @inlinable
     func register(id: UnsafeRawBufferPointer, ts: UnsafeRawBufferPointer, kwh: UnsafeRawBufferPointer, into out: inout ParsedRecord) -> ParseOutcome {
-        let m = meterIndex(id)
+        let m = meterIndex(id, after: out.meter)
         if m < 0 { return .rejected(RejectReason(rawValue: UInt8(-m))!) }
-        guard let t = ByteParsing.timestamp(ts) else { return .rejected(.badTimestamp) }
+        guard let t = lastStamp.parse(ts) else { return .rejected(.badTimestamp) }
         guard let v = ByteParsing.number(kwh) else { return .rejected(.badNumber) }
         guard v >= 0 else { return .rejected(.negativeEnergy) }
         out.kind = .register; out.meter = m; out.t0 = t; out.t1 = t; out.value = v
@@ -124,9 +132,9 @@ public struct LineParser: Sendable {
 
     @inlinable
     func interval(id: UnsafeRawBufferPointer, start: UnsafeRawBufferPointer, end: UnsafeRawBufferPointer, kwh: UnsafeRawBufferPointer, into out: inout ParsedRecord) -> ParseOutcome {
-        let m = meterIndex(id)
+        let m = meterIndex(id, after: out.meter)
         if m < 0 { return .rejected(RejectReason(rawValue: UInt8(-m))!) }
-        guard let a = ByteParsing.timestamp(start), let b = ByteParsing.timestamp(end) else { return .rejected(.badTimestamp) }
+        guard let a = lastStamp.parse(start), let b = ByteParsing.timestamp(end) else { return .rejected(.badTimestamp) }
         guard let v = ByteParsing.number(kwh) else { return .rejected(.badNumber) }
         guard b > a else { return .rejected(.badInterval) }
         guard v >= 0 else { return .rejected(.negativeEnergy) }
@@ -137,7 +145,7 @@ public struct LineParser: Sendable {
     @inlinable
     func factor(region: UnsafeRawBufferPointer, start: UnsafeRawBufferPointer, end: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into out: inout ParsedRecord) -> ParseOutcome {
         guard let r = Region.index(bytes: region), r != Region.national else { return .rejected(.badRegion) }
-        guard let a = ByteParsing.timestamp(start), let b = ByteParsing.timestamp(end) else { return .rejected(.badTimestamp) }
+        guard let a = lastStamp.parse(start), let b = ByteParsing.timestamp(end) else { return .rejected(.badTimestamp) }
         guard let v = ByteParsing.number(value) else { return .rejected(.badNumber) }
         guard b > a else { return .rejected(.badInterval) }
         guard v >= 0 && v <= 10 else { return .rejected(.badFactor) }
@@ -148,12 +156,40 @@ public struct LineParser: Sendable {
     @inlinable
     func mix(region: UnsafeRawBufferPointer, start: UnsafeRawBufferPointer, end: UnsafeRawBufferPointer, source: UnsafeRawBufferPointer, mwh: UnsafeRawBufferPointer, into out: inout ParsedRecord) -> ParseOutcome {
         guard let r = Region.index(bytes: region), r != Region.national else { return .rejected(.badRegion) }
-        guard let a = ByteParsing.timestamp(start), let b = ByteParsing.timestamp(end) else { return .rejected(.badTimestamp) }
+        guard let a = lastStamp.parse(start), let b = ByteParsing.timestamp(end) else { return .rejected(.badTimestamp) }
         guard let s = Source.parse(source) else { return .rejected(.badSource) }
         guard let v = ByteParsing.number(mwh) else { return .rejected(.badNumber) }
         guard b > a else { return .rejected(.badInterval) }
         guard v >= 0 else { return .rejected(.negativeEnergy) }
         out.kind = .mix; out.region = Int32(r); out.t0 = a; out.t1 = b; out.value = v; out.source = s
         return .record
+    }
+}
+
+/// A one-entry cache of the last timestamp field parsed.
+public final class TimestampCache: @unchecked Sendable {
+    @usableFromInline var bytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline var length = -1
+    @usableFromInline var value: Micros = 0
+
+    public init() {}
+
+    /// Parses like ``ByteParsing/timestamp(_:)``, reusing the last result when the bytes repeat.
+    @inlinable
+    public func parse(_ p: UnsafeRawBufferPointer) -> Micros? {
+        let n = p.count
+        if n == length && n <= 32 {
+            let same = withUnsafeBytes(of: &bytes) { $0.prefix(n).elementsEqual(p) }
+            if same { return value }
+        }
+        guard let v = ByteParsing.timestamp(p) else { return nil }
+        if n <= 32 {
+            withUnsafeMutableBytes(of: &bytes) { b in
+                for k in 0..<n { b[k] = p[k] }
+            }
+            length = n
+            value = v
+        }
+        return v
     }
 }

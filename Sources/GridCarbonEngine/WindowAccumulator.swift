@@ -1,7 +1,10 @@
 import GridCarbonModel
 
 /// Sums of one open window, per profile, plus the set of meters already counted in it.
-final class WindowAccumulator {
+///
+/// A plain value over raw memory (no reference counting on the per-span path); the engine owns
+/// its lifetime and calls ``release()`` when it drops one.
+struct WindowAccumulator {
     let lengthIndex: Int
     /// Window index: `floor((start + zone offset) / length)`.
     var index: Int64
@@ -30,7 +33,8 @@ final class WindowAccumulator {
         reset(index: index)
     }
 
-    func reset(index: Int64) {
+    /// Clears the sums for reuse as window `index`.
+    mutating func reset(index: Int64) {
         self.index = index
         let p = max(profileCount, 1)
         energy.initialize(repeating: 0, count: p)
@@ -52,7 +56,7 @@ final class WindowAccumulator {
         }
     }
 
-    deinit {
+    func release() {
         energy.deallocate(); co2.deallocate(); realtime.deallocate()
         spans.deallocate(); meters.deallocate(); seen.deallocate()
     }

@@ -24,7 +24,7 @@ public enum NumberFormat {
             var n = p.rounded(.down)
             let t = (p - n) - 0.5   // exact: p - n in [0, 1) is a multiple of ulp(p)
             let s = t + e           // sign of the rounded sum equals the sign of the exact sum
-            if s > 0 || (s == 0 && n.truncatingRemainder(dividingBy: 2) != 0) { n += 1 }
+            if s > 0 || (s == 0 && UInt64(n) & 1 == 1) { n += 1 }
             let q = UInt64(n)
             if q == 0 {
                 out.append(0x30)

@@ -46,6 +46,8 @@ public struct Registry: Sendable {
     private var mask: Int = 0
     /// Whether the `meter` level is on (each meter is then its own profile).
     public let meterLevel: Bool
+    /// The frozen lookup table, built once the registry is loaded (the hot path uses it).
+    public private(set) var index: MeterIndex?
 
     /// An empty registry.
     public init(meterLevel: Bool = false) {
@@ -54,12 +56,14 @@ public struct Registry: Sendable {
         keyNames[Level.national.rawValue] = ["CN"]
         keyNames[Level.province.rawValue] = Region.codes
         rebuildTable(capacity: 16)
+        index = MeterIndex(slots: slots, offsets: idOffsets, bytes: idBytes)
     }
 
     /// Parses the registry CSV `meter_id,region,city,park,enterprise,industry,max_kw`.
     /// - Throws: ``TableError`` naming the first wrong line; a bad file changes nothing.
     public init(csv bytes: [UInt8], origin: String, meterLevel: Bool = false) throws(TableError) {
         self.init(meterLevel: meterLevel)
+        index = nil
         var interned: [[String: Int32]] = Level.allCases.map { _ in [:] }
         var profileIndex: [Profile: Int32] = [:]
         var lineNo = 0
@@ -154,6 +158,8 @@ public struct Registry: Sendable {
         if meterLevel {
             keyNames[Level.meter.rawValue] = (0..<count).map { meterID($0) }
         }
+        index = MeterIndex(slots: slots, offsets: idOffsets, bytes: idBytes)
+        slots = []
     }
 
     public init(csv text: String, origin: String, meterLevel: Bool = false) throws(TableError) {
@@ -188,21 +194,14 @@ public struct Registry: Sendable {
 
     /// The meter index of an id given as bytes, or nil when the meter is not in the registry.
     public func lookup(_ id: UnsafeRawBufferPointer) -> Int? {
+        if let index { return index.lookup(id) }
         var s = Self.hash(id) & mask
-        return slots.withUnsafeBufferPointer { sl in
-            idOffsets.withUnsafeBufferPointer { off in
-                idBytes.withUnsafeBytes { ids in
-                    while true {
-                        let v = Int(sl[s])
-                        if v == 0 { return nil }
-                        let lo = Int(off[v - 1]), hi = Int(off[v])
-                        if hi - lo == id.count && (id.count == 0 || memcmp(ids.baseAddress! + lo, id.baseAddress!, id.count) == 0) {
-                            return v - 1
-                        }
-                        s = (s + 1) & mask
-                    }
-                }
-            }
+        while true {
+            let v = Int(slots[s])
+            if v == 0 { return nil }
+            let lo = Int(idOffsets[v - 1]), hi = Int(idOffsets[v])
+            if hi - lo == id.count && idBytes[lo..<hi].elementsEqual(id) { return v - 1 }
+            s = (s + 1) & mask
         }
     }
 
@@ -226,6 +225,7 @@ public struct Registry: Sendable {
     public func keyCount(_ level: Level) -> Int { keyNames[level.rawValue].count }
 
     /// 64-bit FNV-1a folded with a multiply; ids are short, so this is a handful of cycles.
+    @inlinable
     static func hash(_ p: UnsafeRawBufferPointer) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         var i = 0
@@ -250,3 +250,70 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// The registry's id → meter index table frozen into raw memory, so the per-record lookup is a
+/// hash and usually one `memcmp`, with no reference counting.
+public final class MeterIndex: @unchecked Sendable {
+    @usableFromInline let slots: UnsafeMutablePointer<Int32>
+    @usableFromInline let offsets: UnsafeMutablePointer<Int32>
+    @usableFromInline let bytes: UnsafeMutablePointer<UInt8>
+    @usableFromInline let mask: Int
+    /// Number of meters.
+    public let count: Int
+
+    init(slots s: [Int32], offsets o: [Int32], bytes b: [UInt8]) {
+        count = o.count - 1
+        slots = .allocate(capacity: s.count)
+        slots.initialize(from: s, count: s.count)
+        offsets = .allocate(capacity: o.count)
+        offsets.initialize(from: o, count: o.count)
+        bytes = .allocate(capacity: max(b.count, 1))
+        bytes.initialize(from: b, count: b.count)
+        mask = s.count - 1
+    }
+
+    deinit {
+        slots.deallocate(); offsets.deallocate(); bytes.deallocate()
+    }
+
+    /// Compares `b.count` bytes, eight at a time (ids are short; a libc call costs more than this).
+    @inlinable @inline(__always)
+    static func equal(_ a: UnsafeMutablePointer<UInt8>, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = b.count
+        let ra = UnsafeRawPointer(a)
+        var i = 0
+        while i + 8 <= n {
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Looks up `id`, trying meter `after + 1` first: feeds tend to send meters in registry order,
+    /// and a sequential compare is cheaper than a hash probe that misses the cache.
+    @inlinable
+    public func lookup(_ id: UnsafeRawBufferPointer, after: Int) -> Int? {
+        let next = after &+ 1
+        if next >= 0 && next < count {
+            let lo = Int(offsets[next]), hi = Int(offsets[next + 1])
+            if hi - lo == id.count && Self.equal(bytes + lo, id) { return next }
+        }
+        return lookup(id)
+    }
+
+    @inlinable
+    public func lookup(_ id: UnsafeRawBufferPointer) -> Int? {
+        var s = Registry.hash(id) & mask
+        while true {
+            let v = Int(slots[s])
+            if v == 0 { return nil }
+            let lo = Int(offsets[v - 1]), hi = Int(offsets[v])
+            if hi - lo == id.count && Self.equal(bytes + lo, id) { return v - 1 }
+            s = (s + 1) & mask
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GridCarbonIO
 
 @main
 struct GridCarbon: ParsableCommand {
@@ -15,6 +16,37 @@ struct GridCarbon: ParsableCommand {
           gridcarbon replay --registry sim/registry.csv --data out sim/records.csv
           gridcarbon cat out --level province --window 1d
         """,
-        subcommands: [ReplayCommand.self, FactorsCommand.self, CatCommand.self]
+        subcommands: [ReplayCommand.self, SimulateCommand.self, FactorsCommand.self, CatCommand.self]
     )
+
+    /// Exit status per §7: 0 success, 1 bad input data, 2 bad usage or configuration, each failure
+    /// with a one-line reason on standard error.
+    static func main() {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exitUsage(error)
+        }
+        do {
+            var c = command
+            try c.run()
+        } catch let e as ExitCode {
+            exit(withError: e)
+        } catch {
+            exitUsage(error)
+        }
+    }
+
+    static func exitUsage(_ error: Error) -> Never {
+        let code = exitCode(for: error)
+        if code == .success { exit(withError: error) }   // --help, --version
+        let message = GridCarbon.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        printError("gridcarbon: \(message) (see gridcarbon --help)\n")
+        exit(withError: ExitCode(2))
+    }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
