@@ -26,26 +26,29 @@ public enum ByteParsing {
         var neg = false
         if p[0] == 0x2D { neg = true; i = 1 } else if p[0] == 0x2B { i = 1 }
         var mant: UInt64 = 0
-        var digits = 0
-        var intDigits = 0
-        var fracDigits = 0
-        while i < n, p[i] &- 0x30 < 10 {
-            mant = mant &* 10 &+ UInt64(p[i] &- 0x30)
-            if mant != 0 { digits += 1 }
-            intDigits += 1
+        let intStart = i
+        while i < n {
+            let d = p[i] &- 0x30
+            if d > 9 { break }
+            mant = mant &* 10 &+ UInt64(d)
             i += 1
         }
+        let intDigits = i - intStart
+        var fracDigits = 0
         if i < n && p[i] == 0x2E {
             i += 1
-            while i < n, p[i] &- 0x30 < 10 {
-                mant = mant &* 10 &+ UInt64(p[i] &- 0x30)
-                if mant != 0 { digits += 1 }
-                fracDigits += 1
+            let fracStart = i
+            while i < n {
+                let d = p[i] &- 0x30
+                if d > 9 { break }
+                mant = mant &* 10 &+ UInt64(d)
                 i += 1
             }
+            fracDigits = i - fracStart
         }
         if intDigits + fracDigits == 0 { return nil }
-        if i == n && digits <= 15 && fracDigits <= 22 {
+        // At most 15 digits in all: the mantissa is exact and so is the division (Clinger).
+        if i == n && intDigits + fracDigits <= 15 {
             let v = Double(mant) / pow10[fracDigits]
             return neg ? -v : v
         }

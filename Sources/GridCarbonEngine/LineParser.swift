@@ -76,22 +76,35 @@ public struct LineParser: Sendable {
         case .mix: want = 5
         }
         // Field boundaries: c[k] is the index of the comma after field k (n for the last field).
+        // Commas are found eight bytes at a time (SWAR): lines are short and this runs per line.
         let n = l.count
         var c0 = n, c1 = n, c2 = n, c3 = n, c4 = n
         var count = 1
-        var i = 2
-        while i < n {
-            if l[i] == 0x2C {
-                switch count {
-                case 1: c0 = i
-                case 2: c1 = i
-                case 3: c2 = i
-                case 4: c3 = i
-                default: c4 = i
-                }
-                count += 1
-                if count > want { return .rejected(.badFieldCount) }
+        @inline(__always) func comma(_ i: Int) -> Bool {
+            switch count {
+            case 1: c0 = i
+            case 2: c1 = i
+            case 3: c2 = i
+            case 4: c3 = i
+            default: c4 = i
             }
+            count += 1
+            return count <= want
+        }
+        var i = 2
+        while i + 8 <= n {
+            let w = l.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0x2C2C_2C2C_2C2C_2C2C
+            // Exact per byte (no borrow between bytes): the high bit is set where the byte was a comma.
+            var hits = ~(((w & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | w | 0x7F7F_7F7F_7F7F_7F7F)
+            while hits != 0 {
+                let at = i + hits.trailingZeroBitCount >> 3
+                if !comma(at) { return .rejected(.badFieldCount) }
+                hits &= hits &- 1
+            }
+            i += 8
+        }
+        while i < n {
+            if l[i] == 0x2C && !comma(i) { return .rejected(.badFieldCount) }
             i += 1
         }
         guard count == want else { return .rejected(.badFieldCount) }
@@ -168,25 +181,36 @@ public struct LineParser: Sendable {
 
 /// A one-entry cache of the last timestamp field parsed.
 public final class TimestampCache: @unchecked Sendable {
-    @usableFromInline var bytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline let bytes: UnsafeMutableRawPointer
     @usableFromInline var length = -1
     @usableFromInline var value: Micros = 0
 
-    public init() {}
+    public init() {
+        bytes = .allocate(byteCount: 40, alignment: 8)
+        bytes.initializeMemory(as: UInt8.self, repeating: 0, count: 40)
+    }
+
+    deinit { bytes.deallocate() }
 
     /// Parses like ``ByteParsing/timestamp(_:)``, reusing the last result when the bytes repeat.
     @inlinable
     public func parse(_ p: UnsafeRawBufferPointer) -> Micros? {
         let n = p.count
-        if n == length && n <= 32 {
-            let same = withUnsafeBytes(of: &bytes) { $0.prefix(n).elementsEqual(p) }
-            if same { return value }
+        if n == length && n >= 8 {
+            // Compare eight bytes at a time; the last word overlaps the one before it.
+            var i = 0
+            var same = true
+            while i + 8 < n {
+                if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) != p.loadUnaligned(fromByteOffset: i, as: UInt64.self) { same = false; break }
+                i += 8
+            }
+            if same && bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) {
+                return value
+            }
         }
         guard let v = ByteParsing.timestamp(p) else { return nil }
-        if n <= 32 {
-            withUnsafeMutableBytes(of: &bytes) { b in
-                for k in 0..<n { b[k] = p[k] }
-            }
+        if n <= 40 {
+            bytes.copyMemory(from: p.baseAddress!, byteCount: n)
             length = n
             value = v
         }

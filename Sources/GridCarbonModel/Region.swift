@@ -49,9 +49,14 @@ public enum Identifier {
     @inlinable
     public static func isValid(_ p: UnsafeRawBufferPointer) -> Bool {
         guard (1...64).contains(p.count) else { return false }
-        for c in p where !isValidByte(c) { return false }
-        return true
+        return table.withUnsafeBufferPointer { t in
+            for c in p where !t[Int(c)] { return false }
+            return true
+        }
     }
+
+    @usableFromInline
+    static let table: [Bool] = (0..<256).map { isValidByte(UInt8($0)) }
 
     public static func isValid(_ s: String) -> Bool {
         var s = s

@@ -65,6 +65,28 @@ import Testing
         #expect(parsed > 5_000 && rejected > 200_000, "parsed \(parsed), rejected \(rejected)")
     }
 
+    /// The word-at-a-time comma search agrees with a plain split, whatever sits next to the commas.
+    @Test func fieldSplitAgreesWithPlainSplit() {
+        let registry = try! Registry(csv: Harness.defaultRegistry, origin: "t")
+        let parser = LineParser(registry: registry)
+        var rng = SplitMix(seed: 5)
+        let pieces = ["A", "B", "1795140900", "1795141800", "-0.1", "0.5", ",", ",,", "+", "-", "\u{2C}", "12.5", "CN-GD", "coal", "x"]
+        for _ in 0..<50_000 {
+            var line = ["r", "i", "f", "m"][Int(rng.next() % 4)]
+            for _ in 0..<(1 + Int(rng.next() % 6)) { line += "," + pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).count - 1
+            let want = ["r": 3, "i": 4, "f": 4, "m": 5][String(line.first!)]!
+            var rec = ParsedRecord()
+            var copy = line
+            let outcome = copy.withUTF8 { parser.parse(UnsafeRawBufferPointer($0), into: &rec) }
+            if case .rejected(.badFieldCount) = outcome {
+                #expect(fields != want, "\(line)")
+            } else {
+                #expect(fields == want, "\(line)")
+            }
+        }
+    }
+
     @Test func engineAccountsForEveryMutatedLine() {
         var rng = SplitMix(seed: 7)
         var lines: [String] = []

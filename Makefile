@@ -1,0 +1,25 @@
+# gridcarbon: `make demo` to see it work, `make test` to check it.
+.PHONY: demo test deps build release bench clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+release: deps
+	swift build -c release --product gridcarbon
+
+demo: release
+	@bash scripts/demo.sh
+
+# Unit, property and fuzz tests (Swift Testing), the DuckDB oracle's own tests, and the end-to-end
+# comparison of simulate -> replay against the independent DuckDB computation.
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+	python3 -m pytest -q scripts/test_reference.py
+	bash scripts/e2e-duckdb.sh .build/debug/gridcarbon
+
+bench: deps
+	bash Benchmarks/replay-throughput.sh
+
+clean:
+	rm -rf .build demo

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what gridcarbon's build, demo and tests need and this machine lacks:
+# libzstd-dev and zstd (Debian), DuckDB and pytest (PyPI). Idempotent; quiet when all is there.
+set -euo pipefail
+need=()
+pkg-config --exists libzstd 2>/dev/null || need+=(libzstd-dev)
+command -v zstd >/dev/null || need+=(zstd)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} (apt-get)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+py=()
+python3 -c 'import duckdb' 2>/dev/null || py+=(duckdb)
+python3 -c 'import pytest' 2>/dev/null || py+=(pytest)
+command -v duckdb >/dev/null || py+=(duckdb-cli)
+if [ ${#py[@]} -gt 0 ]; then
+  echo "installing ${py[*]} (pip)" >&2
+  python3 -m pip install -q "${py[@]}"
+fi
