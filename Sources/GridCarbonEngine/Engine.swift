@@ -34,6 +34,8 @@ public final class Engine {
     let baseTs: UnsafeMutablePointer<Int64>
     let baseVal: UnsafeMutablePointer<Double>
     let pendHead: UnsafeMutablePointer<Int32>
+    /// The registry's frozen per-meter arrays (kept alive by `meters`).
+    let meters: MeterIndex
     let profileOf: UnsafeMutablePointer<Int32>
     let maxKW: UnsafeMutablePointer<Double>
 
@@ -42,17 +44,23 @@ public final class Engine {
         var key: Int64      // ts for r, end for i
         var start: Int64    // ts for r, start for i
         var value: Double
-        var next: Int32
-        var kind: UInt8     // 0 = register, 1 = interval
+        var next: Int32     // the meter's next pending item, or the free list
+        var meter: Int32
+        var bucketNext: Int32  // next item in the same calendar bucket
+        var kind: UInt8     // 0 = register, 1 = interval, `dead` once processed
     }
+    static let dead: UInt8 = 0xFF
     var pool: UnsafeMutablePointer<Pending>
     var poolCapacity: Int
     var poolUsed = 0
     var freeHead: Int32 = -1
     public private(set) var pendingCount = 0
+    /// Items still linked in a bucket: pending ones, and processed ones not yet unlinked.
+    var linkedCount = 0
 
-    // Calendar queue of meters with pending items, one bucket per second of their key.
-    var buckets: [[Int32]]
+    // Calendar queue of pending items, one bucket per second of their key, linked through the
+    // pool (no allocation per record, and no bucket keeps memory once it is empty).
+    let bucketHead: UnsafeMutablePointer<Int32>
     let bucketMask: Int64
 
     // Slots.
@@ -113,19 +121,17 @@ public final class Engine {
         baseTs = .allocate(capacity: n); baseTs.initialize(repeating: Time.distantPast, count: n)
         baseVal = .allocate(capacity: n); baseVal.initialize(repeating: 0, count: n)
         pendHead = .allocate(capacity: n); pendHead.initialize(repeating: -1, count: n)
-        profileOf = .allocate(capacity: n); profileOf.initialize(repeating: 0, count: n)
-        maxKW = .allocate(capacity: n); maxKW.initialize(repeating: .infinity, count: n)
-        for i in 0..<meterCount {
-            profileOf[i] = registry.profileOf[i]
-            maxKW[i] = registry.maxKW[i]
-        }
-        poolCapacity = max(1024, meterCount * 2)
+        meters = registry.index!
+        profileOf = meters.profile
+        maxKW = meters.maxKW
+        poolCapacity = 1024 + meterCount + meterCount / 4
         pool = .allocate(capacity: poolCapacity)
 
         var b = 4
         let reorderSeconds = Int(settings.reorderWindow / Time.microsPerSecond) + 3
         while b < reorderSeconds { b <<= 1 }
-        buckets = Array(repeating: [], count: b)
+        bucketHead = .allocate(capacity: b)
+        bucketHead.initialize(repeating: -1, count: b)
         bucketMask = Int64(b - 1)
 
         slotLen = settings.slot
@@ -174,10 +180,11 @@ public final class Engine {
 
     deinit {
         baseTs.deallocate(); baseVal.deallocate(); pendHead.deallocate()
-        profileOf.deallocate(); maxKW.deallocate(); pool.deallocate(); cells.deallocate()
+        pool.deallocate(); cells.deallocate()
         for list in open { for acc in list { acc.release() } }
         for acc in spare { acc.release() }
         touched.deallocate()
+        bucketHead.deallocate()
         keySlots.deallocate()
         rollUpScratch.deallocate()
         recent.deinitialize(count: windowLens.count)
@@ -277,10 +284,12 @@ public final class Engine {
             cur = c.next
         }
         let slot = allocPending()
-        pool[Int(slot)] = Pending(key: key, start: r.t0, value: r.value, next: cur, kind: kind)
+        let b = Int(Time.floorDiv(key, Time.microsPerSecond) & bucketMask)
+        pool[Int(slot)] = Pending(key: key, start: r.t0, value: r.value, next: cur, meter: Int32(m), bucketNext: bucketHead[b], kind: kind)
+        bucketHead[b] = slot
         if prev < 0 { pendHead[m] = slot } else { pool[Int(prev)].next = slot }
         pendingCount += 1
-        buckets[Int(Time.floorDiv(key, Time.microsPerSecond) & bucketMask)].append(Int32(m))
+        linkedCount += 1
         counts.accepted += 1
         if key > maxEventTime {
             maxEventTime = key
@@ -324,27 +333,29 @@ public final class Engine {
     func advance(to newW: Micros) {
         let oldW = watermark
         watermark = newW
-        if pendingCount > 0 {
+        if linkedCount > 0 {
             let first = Time.floorDiv(oldW, Time.microsPerSecond)
             let last = min(Time.floorDiv(newW, Time.microsPerSecond), first &+ bucketMask)
             var sec = first
-            while sec <= last && pendingCount > 0 {
+            while sec <= last && linkedCount > 0 {
                 let b = Int(sec & bucketMask)
-                if !buckets[b].isEmpty {
-                    let entries = buckets[b]
-                    buckets[b].removeAll(keepingCapacity: true)
-                    for m in entries {
-                        drain(meter: Int(m), upTo: newW)
-                        // Keep the entry while the meter still has an item in this bucket.
-                        var h = pendHead[Int(m)]
-                        while h >= 0 {
-                            if Int(Time.floorDiv(pool[Int(h)].key, Time.microsPerSecond) & bucketMask) == b {
-                                buckets[b].append(m)
-                                break
-                            }
-                            h = pool[Int(h)].next
-                        }
+                var it = bucketHead[b]
+                bucketHead[b] = -1
+                while it >= 0 {
+                    let i = Int(it)
+                    let nextInBucket = pool[i].bucketNext
+                    if pool[i].kind != Self.dead && pool[i].key <= newW {
+                        drain(meter: Int(pool[i].meter), upTo: newW)
                     }
+                    if pool[i].kind == Self.dead {
+                        pool[i].next = freeHead
+                        freeHead = it
+                        linkedCount -= 1
+                    } else {
+                        pool[i].bucketNext = bucketHead[b]
+                        bucketHead[b] = it
+                    }
+                    it = nextInBucket
                 }
                 sec += 1
             }
@@ -375,11 +386,11 @@ public final class Engine {
             } else {
                 attribute(meter: m, start: it.start, end: it.key, energy: it.value)
             }
-            let next = it.next
-            pool[Int(h)].next = freeHead
-            freeHead = h
+            // Processed: unlinked from the meter now, freed when its bucket is next walked
+            // (in this same watermark move: its key is behind the new watermark).
+            pool[Int(h)].kind = Self.dead
             pendingCount -= 1
-            h = next
+            h = it.next
         }
         pendHead[m] = h
     }

@@ -44,22 +44,26 @@ public enum Files {
         return stat(path, &st) == 0
     }
 
-    /// Reads a whole file.
+    /// Reads a whole file (sized up front for regular files, so a large registry is read once).
     public static func read(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw IOError(path: path, errno: errno, doing: "cannot open") }
         defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        var st = stat()
+        let size = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
+        var out = [UInt8](repeating: 0, count: max(size + 1, 1 << 16))   // +1: EOF is seen without growing
+        var filled = 0
         while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if filled == out.count { out.append(contentsOf: repeatElement(0, count: out.count)) }
+            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw IOError(path: path, errno: errno, doing: "cannot read")
             }
             if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
+            filled += n
         }
+        out.removeLast(out.count - filled)
         return out
     }
 

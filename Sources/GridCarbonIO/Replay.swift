@@ -51,16 +51,7 @@ public enum Replay {
     /// Loads the registry, runs every input in order, ends the input, flushes the side outputs.
     public static func run(_ job: ReplayJob, progress: ((ReplayProgress) -> Void)? = nil) throws -> ReplaySummary {
         let t0 = Clock.monotonic()
-        let registryBytes: [UInt8]
-        do { registryBytes = try Files.read(job.registryPath) } catch {
-            throw ReplayError(description: "cannot read the registry: \(error)")
-        }
-        let registry: Registry
-        do {
-            registry = try Registry(csv: registryBytes, origin: job.registryPath, meterLevel: job.settings.levels.contains(.meter))
-        } catch {
-            throw ReplayError(description: "registry \(error)")
-        }
+        let registry = try loadRegistry(job)
         for input in job.inputs where input != "-" && !Files.exists(input) {
             throw ReplayError(description: "\(input): no such file")
         }
@@ -92,6 +83,19 @@ public enum Replay {
         return ReplaySummary(counts: engine.counts, lines: lines, bytes: bytes, seconds: Clock.monotonic() - t0,
                              filesWritten: out.filesWritten, anomalies: out.anomalyCount, lateSpans: out.lateSpanCount,
                              lateSpanEnergy: out.lateSpanEnergy, meters: registry.count)
+    }
+
+    /// Reads and parses the registry; the file's bytes are dropped before the engine allocates.
+    static func loadRegistry(_ job: ReplayJob) throws -> Registry {
+        let bytes: [UInt8]
+        do { bytes = try Files.read(job.registryPath) } catch {
+            throw ReplayError(description: "cannot read the registry: \(error)")
+        }
+        do {
+            return try Registry(csv: bytes, origin: job.registryPath, meterLevel: job.settings.levels.contains(.meter))
+        } catch {
+            throw ReplayError(description: "registry \(error)")
+        }
     }
 
     /// `20261122T013000Z-12345`: one side-output file per run.

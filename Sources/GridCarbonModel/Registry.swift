@@ -28,15 +28,13 @@ public struct Profile: Hashable, Sendable {
 public struct Registry: Sendable {
     /// Number of meters.
     public private(set) var count: Int = 0
-    /// Meter id bytes, back to back; meter `i` is `idBytes[idOffsets[i]..<idOffsets[i+1]]`.
-    public private(set) var idBytes: [UInt8] = []
-    public private(set) var idOffsets: [Int32] = [0]
-    /// Region index per meter.
-    public private(set) var region: [UInt8] = []
-    /// Profile index per meter.
-    public private(set) var profileOf: [Int32] = []
-    /// Plausible maximum demand in kW per meter (`.infinity` when not given).
-    public private(set) var maxKW: [Double] = []
+    // While loading: meter id bytes back to back (meter `i` is `idBytes[idOffsets[i]..<idOffsets[i+1]]`),
+    // region, profile and max_kw per meter. Once loaded they move into ``index`` (one copy only).
+    private var idBytes: [UInt8] = []
+    private var idOffsets: [Int32] = [0]
+    private var regions: [UInt8] = []
+    private var profiles_: [Int32] = []
+    private var maxKWs: [Double] = []
     /// Distinct key combinations.
     public private(set) var profiles: [Profile] = []
     /// Key names per level (index by ``Level/rawValue``); `national` has `CN`, `province` the region codes.
@@ -56,8 +54,28 @@ public struct Registry: Sendable {
         keyNames[Level.national.rawValue] = ["CN"]
         keyNames[Level.province.rawValue] = Region.codes
         rebuildTable(capacity: 16)
-        index = MeterIndex(slots: slots, offsets: idOffsets, bytes: idBytes)
+        freeze()
     }
+
+    /// Moves the per-meter arrays into the frozen ``MeterIndex``.
+    private mutating func freeze() {
+        // Copy one array at a time and drop it, so a million meters never exist twice over.
+        let ix = MeterIndex(count: idOffsets.count - 1, slotCount: slots.count, byteCount: idBytes.count)
+        ix.slots.initialize(from: slots, count: slots.count); slots = []
+        ix.bytes.initialize(from: idBytes, count: idBytes.count); idBytes = []
+        ix.offsets.initialize(from: idOffsets, count: idOffsets.count); idOffsets = [0]
+        ix.region.initialize(from: regions, count: regions.count); regions = []
+        ix.profile.initialize(from: profiles_, count: profiles_.count); profiles_ = []
+        ix.maxKW.initialize(from: maxKWs, count: maxKWs.count); maxKWs = []
+        index = ix
+    }
+
+    /// Profile index of meter `m`.
+    public func profile(of m: Int) -> Int32 { index!.profile[m] }
+    /// Region index of meter `m`.
+    public func region(of m: Int) -> Int { Int(index!.region[m]) }
+    /// Plausible maximum demand of meter `m` in kW (`.infinity` when not given).
+    public func maxKW(of m: Int) -> Double { index!.maxKW[m] }
 
     /// Parses the registry CSV `meter_id,region,city,park,enterprise,industry,max_kw`.
     /// - Throws: ``TableError`` naming the first wrong line; a bad file changes nothing.
@@ -73,7 +91,7 @@ public struct Registry: Sendable {
         // Pre-size for the line count so a million meters do not regrow the arrays.
         var lines = 0
         for b in bytes where b == 0x0A { lines += 1 }
-        region.reserveCapacity(lines); profileOf.reserveCapacity(lines); maxKW.reserveCapacity(lines)
+        regions.reserveCapacity(lines); profiles_.reserveCapacity(lines); maxKWs.reserveCapacity(lines)
         idOffsets.reserveCapacity(lines + 1); idBytes.reserveCapacity(lines * 12)
         rebuildTable(capacity: max(16, lines * 2))
         let failure: TableError? = bytes.withUnsafeBytes { (all: UnsafeRawBufferPointer) -> TableError? in
@@ -155,11 +173,10 @@ public struct Registry: Sendable {
         }
         if let failure { throw failure }
         guard headerSeen else { throw TableError(file: origin, line: max(lineNo, 1), message: "empty registry: expected the header meter_id,region,city,park,enterprise,industry,max_kw") }
+        freeze()
         if meterLevel {
             keyNames[Level.meter.rawValue] = (0..<count).map { meterID($0) }
         }
-        index = MeterIndex(slots: slots, offsets: idOffsets, bytes: idBytes)
-        slots = []
     }
 
     public init(csv text: String, origin: String, meterLevel: Bool = false) throws(TableError) {
@@ -169,9 +186,9 @@ public struct Registry: Sendable {
     private mutating func appendMeter(id: UnsafeRawBufferPointer, region r: UInt8, profile: Int32, maxKW kw: Double) {
         idBytes.append(contentsOf: id)
         idOffsets.append(Int32(idBytes.count))
-        region.append(r)
-        profileOf.append(profile)
-        maxKW.append(kw)
+        regions.append(r)
+        profiles_.append(profile)
+        maxKWs.append(kw)
         count += 1
         if count * 2 > slots.count { rebuildTable(capacity: slots.count * 2) } else { insert(Int32(count - 1)) }
     }
@@ -212,13 +229,14 @@ public struct Registry: Sendable {
 
     /// The id of meter `i`.
     public func meterID(_ i: Int) -> String {
-        String(decoding: idBytes[Int(idOffsets[i])..<Int(idOffsets[i + 1])], as: UTF8.self)
+        let ix = index!
+        return String(decoding: UnsafeBufferPointer(start: ix.bytes + Int(ix.offsets[i]), count: Int(ix.offsets[i + 1] - ix.offsets[i])), as: UTF8.self)
     }
 
     /// Appends the id bytes of meter `i`.
-    @inlinable
     public func appendID(_ i: Int, to out: inout [UInt8]) {
-        out.append(contentsOf: idBytes[Int(idOffsets[i])..<Int(idOffsets[i + 1])])
+        let ix = index!
+        out.append(contentsOf: UnsafeBufferPointer(start: ix.bytes + Int(ix.offsets[i]), count: Int(ix.offsets[i + 1] - ix.offsets[i])))
     }
 
     /// Number of keys known at a level.
@@ -260,20 +278,27 @@ public final class MeterIndex: @unchecked Sendable {
     @usableFromInline let mask: Int
     /// Number of meters.
     public let count: Int
+    /// Per meter: region index, profile index, max_kw.
+    public let region: UnsafeMutablePointer<UInt8>
+    public let profile: UnsafeMutablePointer<Int32>
+    public let maxKW: UnsafeMutablePointer<Double>
 
-    init(slots s: [Int32], offsets o: [Int32], bytes b: [UInt8]) {
-        count = o.count - 1
-        slots = .allocate(capacity: s.count)
-        slots.initialize(from: s, count: s.count)
-        offsets = .allocate(capacity: o.count)
-        offsets.initialize(from: o, count: o.count)
-        bytes = .allocate(capacity: max(b.count, 1))
-        bytes.initialize(from: b, count: b.count)
-        mask = s.count - 1
+    /// Allocates the storage; ``Registry`` fills it.
+    init(count: Int, slotCount: Int, byteCount: Int) {
+        self.count = count
+        let n = max(count, 1)
+        region = .allocate(capacity: n)
+        profile = .allocate(capacity: n)
+        maxKW = .allocate(capacity: n)
+        slots = .allocate(capacity: slotCount)
+        offsets = .allocate(capacity: count + 1)
+        bytes = .allocate(capacity: max(byteCount, 1))
+        mask = slotCount - 1
     }
 
     deinit {
         slots.deallocate(); offsets.deallocate(); bytes.deallocate()
+        region.deallocate(); profile.deallocate(); maxKW.deallocate()
     }
 
     /// Compares `b.count` bytes, eight at a time (ids are short; a libc call costs more than this).

@@ -9,7 +9,7 @@ import Testing
         let r = try Registry(csv: header + "M1,CN-GD,SZ,P,E,C26,100\nM2,CN-BJ,,,,,\r\n", origin: "r.csv")
         #expect(r.count == 2)
         #expect(r.lookup("M1") == 0 && r.lookup("M2") == 1 && r.lookup("M3") == nil)
-        #expect(r.maxKW[0] == 100 && r.maxKW[1] == .infinity)
+        #expect(r.maxKW(of: 0) == 100 && r.maxKW(of: 1) == .infinity)
         #expect(r.profiles.count == 2)
         #expect(r.keyNames[Level.industry.rawValue] == ["C26"])
         #expect(r.profiles[1].city == -1)

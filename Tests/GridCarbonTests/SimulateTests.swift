@@ -82,10 +82,11 @@ private func text(_ s: ArraySlice<UInt8>) -> String { String(decoding: s, as: UT
         let run = try SimRun { $0.meters = 3000; $0.days = 1; $0.interval = Time.microsPerDay / 4 }
         let reg = run.registry
         #expect(reg.count == 3000)
-        #expect(Set(reg.region.map(Int.init)) == Set(Region.provinces))
+        let regions = (0..<reg.count).map { reg.region(of: $0) }
+        #expect(Set(regions) == Set(Region.provinces))
         // Weighted by consumption: Guangdong far above Tibet.
-        let gd = reg.region.filter { $0 == UInt8(Region.index(of: "CN-GD")!) }.count
-        let xz = reg.region.filter { $0 == UInt8(Region.index(of: "CN-XZ")!) }.count
+        let gd = regions.filter { $0 == Region.index(of: "CN-GD")! }.count
+        let xz = regions.filter { $0 == Region.index(of: "CN-XZ")! }.count
         #expect(gd > 150 && xz >= 1 && xz < 15)
         // Cities, parks and enterprises in the expected spellings, about half the meters in a park.
         let rows = run.registryBytes.split(separator: 0x0A).dropFirst().map { $0.split(separator: 0x2C, omittingEmptySubsequences: false).map(text) }
@@ -164,7 +165,7 @@ private func text(_ s: ArraySlice<UInt8>) -> String { String(decoding: s, as: UT
         var decreases = 0
         var implausible = 0
         for (m, rs) in run.readings() {
-            let maxKW = run.registry.maxKW[Int(m)]
+            let maxKW = run.registry.maxKW(of: Int(m))
             for (p, q) in zip(rs, rs.dropFirst()) {
                 #expect(q.0 > p.0)
                 if q.1 < p.1 { decreases += 1; continue }
@@ -186,7 +187,7 @@ private func text(_ s: ArraySlice<UInt8>) -> String { String(decoding: s, as: UT
                 #expect(q.0 - p.0 <= 6 * Time.microsPerHour + 15 * Time.microsPerMinute)
                 let kwh = q.1 - p.1
                 #expect(kwh > 0)
-                #expect(kwh / (Double(q.0 - p.0) / Double(Time.microsPerHour)) <= run.registry.maxKW[Int(m)])
+                #expect(kwh / (Double(q.0 - p.0) / Double(Time.microsPerHour)) <= run.registry.maxKW(of: Int(m)))
             }
         }
         #expect(longGaps > 0)
