@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Replay throughput and memory, release build, on this machine. Prints the figures the engine
+# issue asks for:
+#   1. a simulated day of 100,000 meters at 15-minute register reads (9.6 million lines),
+#      replayed end to end (all levels, all windows, fsync on) from a plain file and from .zst;
+#   2. resident memory per meter with 1,000,000 meters (a whole day streamed through stdin);
+#   3. the DuckDB reference computation of the same 100,000-meter day, for comparison.
+# Usage: Benchmarks/replay-throughput.sh [--quick]   (--quick skips the 1M-meter and DuckDB runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=${1:-}
+work=${BENCH_DIR:-/tmp/gridcarbon-bench}
+mkdir -p "$work"
+swift build -c release --product gridcarbon >/dev/null
+bin=$PWD/.build/release/gridcarbon
+runs=${RUNS:-3}
+
+echo "== machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ ! -f "$work/day/records.csv" ]; then
+  "$bin" simulate --meters 100000 --start 2026-11-18 --out "$work/day" 2>&1 | sed 's/^/   /'
+  "$bin" simulate --meters 100000 --start 2026-11-18 --zstd --out "$work/dayz" 2>&1 | tail -1 | sed 's/^/   /'
+fi
+lines=$(wc -l < "$work/day/records.csv")
+
+best() { sort -n | head -1; }
+for input in "$work/day/records.csv" "$work/dayz/records.csv.zst"; do
+  times=()
+  for i in $(seq "$runs"); do
+    rm -rf "$work/out"
+    s=$(date +%s.%N)
+    taskset -c 0 "$bin" replay --registry "$work/day/registry.csv" --data "$work/out" --no-progress "$input" > "$work/summary.txt"
+    e=$(date +%s.%N)
+    times+=("$(echo "$e - $s" | bc)")
+  done
+  b=$(printf '%s\n' "${times[@]}" | best)
+  printf '== replay %s: %s lines, best of %s on one core (taskset -c 0): %.2f s = %.2f M lines/s (runs: %s)\n' \
+    "$(basename "$input")" "$lines" "$runs" "$b" "$(echo "$lines / $b / 1000000" | bc -l)" "${times[*]}"
+done
+sed 's/^/   /' "$work/summary.txt"
+
+if [ "$quick" != "--quick" ]; then
+  mkdir -p "$work/m1"
+  "$bin" simulate --meters 1000000 --start 2026-11-18 --registry "$work/m1/registry.csv" --records - 2>/dev/null \
+    | /usr/bin/time -f '%M' -o "$work/m1/rss.txt" "$bin" replay --registry "$work/m1/registry.csv" --data "$work/m1/out" --no-progress - > "$work/m1/summary.txt"
+  rss=$(cat "$work/m1/rss.txt")
+  printf '== memory: 1,000,000 meters, a day (96 million lines): max resident %s KiB = %.0f bytes per meter\n' "$rss" "$(echo "$rss * 1024 / 1000000" | bc -l)"
+  sed 's/^/   /' "$work/m1/summary.txt" | head -2
+  rm -rf "$work/m1/out"
+
+  s=$(date +%s.%N)
+  python3 scripts/reference.py --registry "$work/day/registry.csv" --out "$work/ref" "$work/day/records.csv" > "$work/ref.txt"
+  e=$(date +%s.%N)
+  printf '== DuckDB reference over the same 100,000-meter day: %.1f s wall (%s)\n' "$(echo "$e - $s" | bc)" "$(grep reference_seconds "$work/ref.txt")"
+  python3 scripts/compare.py "$work/ref" "$work/out" | tail -1 | sed 's/^/   compare: /'
+fi
