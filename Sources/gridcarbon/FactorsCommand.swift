@@ -2,7 +2,7 @@ import ArgumentParser
 import GridCarbonIO
 import GridCarbonModel
 
-struct FactorsCommand: ParsableCommand {
+struct FactorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "factors",
         abstract: "Print the emission factor tables in force.",
@@ -29,7 +29,9 @@ struct FactorsCommand: ParsableCommand {
     @Flag(help: "Print the annual table as CSV, exactly as embedded or loaded.")
     var csv = false
 
-    func run() throws {
+    func run() async throws {
+        var engine = self.engine
+        try await engine.load()
         let (annual, src) = try engine.tables()
         if csv {
             print("year,region,name_en,name_zh,factor_kg_per_kwh,kind,source")

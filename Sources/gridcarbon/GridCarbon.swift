@@ -2,7 +2,7 @@ import ArgumentParser
 import GridCarbonIO
 
 @main
-struct GridCarbon: ParsableCommand {
+struct GridCarbon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gridcarbon",
         abstract: "Electricity-to-carbon stream processor: meter readings in, emissions per province, city, park, enterprise and industry out.",
@@ -21,7 +21,7 @@ struct GridCarbon: ParsableCommand {
 
     /// Exit status per §7: 0 success, 1 bad input data, 2 bad usage or configuration, each failure
     /// with a one-line reason on standard error.
-    static func main() {
+    static func main() async {
         let command: ParsableCommand
         do {
             command = try parseAsRoot()
@@ -29,8 +29,12 @@ struct GridCarbon: ParsableCommand {
             exitUsage(error)
         }
         do {
-            var c = command
-            try c.run()
+            if var c = command as? AsyncParsableCommand {
+                try await c.run()
+            } else {
+                var c = command
+                try c.run()
+            }
         } catch let e as ExitCode {
             exit(withError: e)
         } catch {

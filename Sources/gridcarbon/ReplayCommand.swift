@@ -3,7 +3,7 @@ import GridCarbonEngine
 import GridCarbonIO
 import GridCarbonModel
 
-struct ReplayCommand: ParsableCommand {
+struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Run the engine over record files, then end the input: every window is closed and written.",
@@ -28,10 +28,10 @@ struct ReplayCommand: ParsableCommand {
     )
 
     @Option(help: ArgumentHelp("Meter registry CSV: meter_id,region,city,park,enterprise,industry,max_kw.", valueName: "file"))
-    var registry: String
+    var registry: String?
 
-    @Option(help: ArgumentHelp("Output folder.", valueName: "dir"))
-    var data: String = "./gridcarbon-data"
+    @Option(help: ArgumentHelp("Output folder. (default: ./gridcarbon-data)", valueName: "dir"))
+    var data: String?
 
     @OptionGroup(title: "Engine settings")
     var engine: SettingsOptions
@@ -49,9 +49,15 @@ struct ReplayCommand: ParsableCommand {
         if inputs.isEmpty { throw ValidationError("give at least one INPUT file (or - for standard input)") }
     }
 
-    func run() throws {
+    func run() async throws {
+        var engine = self.engine
+        try await engine.load()
         let settings = try engine.settings()
         let (annual, sources) = try engine.tables()
+        guard let registry = registry ?? engine.file.string("registry") else {
+            throw ValidationError("give the meter registry: --registry FILE (or \"registry\" in the --config file)")
+        }
+        let data = self.data ?? engine.file.string("data") ?? "./gridcarbon-data"
         var job = ReplayJob(registryPath: registry, dataDirectory: data, inputs: inputs, settings: settings, annual: annual, sources: sources)
         job.sync = !noFsync
         let showProgress = !noProgress && Clock.stderrIsTerminal
