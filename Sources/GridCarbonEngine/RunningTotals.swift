@@ -63,3 +63,31 @@ public struct RunningTotals: Sendable {
         return (d, m, y)
     }
 }
+
+extension RunningTotals {
+    /// The totals as CSV, one row per level and key with energy this year, sorted like the
+    /// aggregate files: `level,key,day,day_energy_kwh,day_co2_kg,month,month_energy_kwh,month_co2_kg,year,year_energy_kwh,year_co2_kg`.
+    public func csv(registry: Registry, levels: [Level]) -> [UInt8] {
+        var out = Array("level,key,day,day_energy_kwh,day_co2_kg,month,month_energy_kwh,month_co2_kg,year,year_energy_kwh,year_co2_kg\n".utf8)
+        guard day != Int.min else { return out }
+        let dayText = TimeFormatter.dateString(localDay: day)
+        let monthText = String(dayText.prefix(7)), yearText = String(dayText.prefix(4))
+        for level in Level.outputOrder where levels.contains(level) {
+            let (d, m, y) = rollUp(level: level, registry: registry)
+            let names = registry.keyNames[level.rawValue]
+            let order = names.indices.sorted { Array(names[$0].utf8).lexicographicallyPrecedes(Array(names[$1].utf8)) }
+            for k in order where y[k].energy != 0 || y[k].co2 != 0 {
+                out.append(contentsOf: "\(level.name),\(names[k]),\(dayText),".utf8)
+                NumberFormat.append(d[k].energy, to: &out); out.append(0x2C)
+                NumberFormat.append(d[k].co2, to: &out); out.append(0x2C)
+                out.append(contentsOf: "\(monthText),".utf8)
+                NumberFormat.append(m[k].energy, to: &out); out.append(0x2C)
+                NumberFormat.append(m[k].co2, to: &out); out.append(0x2C)
+                out.append(contentsOf: "\(yearText),".utf8)
+                NumberFormat.append(y[k].energy, to: &out); out.append(0x2C)
+                NumberFormat.append(y[k].co2, to: &out); out.append(0x0A)
+            }
+        }
+        return out
+    }
+}

@@ -80,6 +80,8 @@ public enum Replay {
         }
         engine.finish()
         try out.flush()
+        // Running totals (§4.2) as of the last closed slot.
+        try Files.writeAtomically("\(job.dataDirectory)/totals.csv", engine.totals.csv(registry: registry, levels: job.settings.levels), sync: job.sync)
         return ReplaySummary(counts: engine.counts, lines: lines, bytes: bytes, seconds: Clock.monotonic() - t0,
                              filesWritten: out.filesWritten, anomalies: out.anomalyCount, lateSpans: out.lateSpanCount,
                              lateSpanEnergy: out.lateSpanEnergy, meters: registry.count)

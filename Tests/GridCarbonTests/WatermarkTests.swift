@@ -117,3 +117,30 @@ import Testing
         }
     }
 }
+
+/// §4.2 running totals: day, month and year to date, rolled over at local midnight.
+@Suite struct TotalsTests {
+    @Test func totalsRollOverByLocalPeriods() {
+        let h = Harness().feed([
+            "i,B,2026-11-30T23:00:00+08:00,2026-11-30T23:15:00+08:00,10",   // November
+            "i,B,2026-12-01T00:00:00+08:00,2026-12-01T00:15:00+08:00,4",    // a new day and month
+            "i,B,2026-12-01T01:00:00+08:00,2026-12-01T01:15:00+08:00,6",
+        ])
+        let (d, m, y) = h.engine.totals.rollUp(level: .enterprise, registry: h.registry)
+        let e2 = h.registry.keyNames[Level.enterprise.rawValue].firstIndex(of: "E2")!
+        #expect(d[e2].energy == 10 && m[e2].energy == 10 && y[e2].energy == 20)
+        #expect(approx(y[e2].co2, 20 * 0.4419))
+        let csv = String(decoding: h.engine.totals.csv(registry: h.registry, levels: [.national, .enterprise]), as: UTF8.self)
+        #expect(csv.contains("enterprise,E2,2026-12-01,10,4.419,2026-12,10,4.419,2026,20,8.838\n"))
+        #expect(csv.contains("national,CN,2026-12-01,10,"))
+    }
+
+    @Test func meterLevelGivesPerMeterRows() {
+        var s = EngineSettings()
+        s.levels = [.national, .meter]
+        let h = Harness(settings: s).feed(["i,B,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,4",
+                                           "i,A,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,1"])
+        let w = h.sink.windows.first { $0.length == 15 * Time.microsPerMinute }!
+        #expect(w.rows.map { "\($0.level.name),\(h.registry.keyNames[$0.level.rawValue][Int($0.key)])" } == ["meter,A", "meter,B", "national,CN"])
+    }
+}
