@@ -17,6 +17,8 @@ public final class InputReader {
     public private(set) var bytesRead: Int = 0
     /// Lines handed to the engine so far.
     public private(set) var lines: Int64 = 0
+    /// Size of the input file in bytes (0 for a pipe or standard input).
+    public private(set) var size: Int = 0
 
     public init(path: String, maxLineBytes: Int = 1 << 20, block: Int = 4 << 20) {
         self.path = path
@@ -32,6 +34,8 @@ public final class InputReader {
         let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw IOError(path: path, errno: errno, doing: "cannot open") }
         defer { if fd != 0 { close(fd) } }
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { size = Int(st.st_size) }
         let source = engine.source(named: sourceName)
         let cap = block + maxLineBytes + 1
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: cap, alignment: 64)
@@ -62,6 +66,7 @@ public final class InputReader {
                 memmove(buf.baseAddress!, buf.baseAddress! + start, rest)
             }
             filled = rest
+            lines = lineNo - 1
         }
 
         if Self.isZstd(path: path) {

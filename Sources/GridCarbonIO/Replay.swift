@@ -49,7 +49,19 @@ public struct ReplayError: Error, CustomStringConvertible {
 
 public enum Replay {
     /// Loads the registry, runs every input in order, ends the input, flushes the side outputs.
+    /// - Throws: ``ReplayError`` for anything that stops the run (an unreadable input or registry,
+    ///   an output folder that cannot be written).
     public static func run(_ job: ReplayJob, progress: ((ReplayProgress) -> Void)? = nil) throws -> ReplaySummary {
+        do {
+            return try runUnchecked(job, progress: progress)
+        } catch let e as ReplayError {
+            throw e
+        } catch {
+            throw ReplayError(description: "\(error)")
+        }
+    }
+
+    static func runUnchecked(_ job: ReplayJob, progress: ((ReplayProgress) -> Void)?) throws -> ReplaySummary {
         let t0 = Clock.monotonic()
         let registry = try loadRegistry(job)
         for input in job.inputs where input != "-" && !Files.exists(input) {
@@ -68,6 +80,7 @@ public enum Replay {
                 try reader.run(into: engine, sourceName: input == "-" ? "stdin" : input) { r in
                     out.receivedAt = Clock.now()
                     progress?(ReplayProgress(input: input, lines: lines + r.lines, bytes: bytes + r.bytesRead,
+                                             fraction: r.size > 0 ? Double(r.bytesRead) / Double(r.size) : nil,
                                              counts: engine.counts, watermark: engine.watermark,
                                              windows: engine.windowsClosed, seconds: Clock.monotonic() - t0))
                 }
@@ -112,6 +125,8 @@ public struct ReplayProgress: Sendable {
     public var input: String
     public var lines: Int64
     public var bytes: Int
+    /// Share of the current input read so far, when its size is known.
+    public var fraction: Double?
     public var counts: LineCounts
     public var watermark: Micros
     public var windows: Int

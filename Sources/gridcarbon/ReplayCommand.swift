@@ -69,7 +69,8 @@ struct ReplayCommand: AsyncParsableCommand {
                 if p.seconds - lastDraw < 0.25 { return }
                 lastDraw = p.seconds
                 let w = p.watermark > Time.distantPast ? formatter.string(p.watermark) : "-"
-                printError("\r\u{1B}[K\(p.input): \(Format.count(Int(p.lines))) lines, \(Format.rate(Double(p.lines) / max(p.seconds, 1e-9)))/s, watermark \(w), \(p.windows) windows")
+                let pct = p.fraction.map { " \(Int($0 * 100))%" } ?? ""
+                printError("\r\u{1B}[K\(p.input)\(pct): \(Format.count(Int(p.lines))) lines, \(Format.rate(Double(p.lines) / max(p.seconds, 1e-9)))/s, watermark \(w), \(p.windows) windows, \(Format.count(p.counts.rejected)) rejected, \(Format.count(p.counts.late)) late")
             } : nil)
         } catch let e as ReplayError {
             if showProgress { printError("\r\u{1B}[K") }
