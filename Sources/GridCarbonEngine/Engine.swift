@@ -13,21 +13,21 @@ import GridCarbonModel
 public final class Engine {
     public let settings: EngineSettings
     public private(set) var registry: Registry
-    public private(set) var factors: FactorBook
+    public internal(set) var factors: FactorBook
     public let sink: EngineSink
     let parser: LineParser
 
     /// Wall clock for the `future_timestamp` rule; set by the owner.
     public var now: Micros
-    public private(set) var counts = LineCounts()
+    public internal(set) var counts = LineCounts()
     /// The watermark `W` (§3.4).
-    public private(set) var watermark: Micros = Time.distantPast
+    public internal(set) var watermark: Micros = Time.distantPast
     /// Largest meter-record timestamp seen (`end` for `i`).
-    public private(set) var maxEventTime: Micros = Time.distantPast
+    public internal(set) var maxEventTime: Micros = Time.distantPast
     /// Source names for side outputs (`records.csv`, `tcp:10.0.0.5:41234`).
-    public private(set) var sourceNames: [String] = []
+    public internal(set) var sourceNames: [String] = []
     /// Windows written so far.
-    public private(set) var windowsClosed = 0
+    public internal(set) var windowsClosed = 0
 
     // Per meter.
     let meterCount: Int
@@ -54,7 +54,7 @@ public final class Engine {
     var poolCapacity: Int
     var poolUsed = 0
     var freeHead: Int32 = -1
-    public private(set) var pendingCount = 0
+    public internal(set) var pendingCount = 0
     /// Items still linked in a bucket: pending ones, and processed ones not yet unlinked.
     var linkedCount = 0
 
@@ -103,9 +103,11 @@ public final class Engine {
     var lateSpans: [LateSpan] = []
     var anomalies: [Anomaly] = []
     var record = ParsedRecord()
+    /// Hashes of the registry for checkpoints (EngineCheckpoint.swift), computed on first use.
+    var registryHashes: (ids: UInt64, profiles: UInt64)?
 
     /// Running totals (§4.2) per profile, rolled up to keys on demand.
-    public private(set) var totals: RunningTotals
+    public internal(set) var totals: RunningTotals
 
     public init(settings: EngineSettings, registry: Registry, annual: AnnualFactorTable = .embedded,
                 sources: SourceFactorTable = .embedded, sink: EngineSink, now: Micros) {

@@ -15,9 +15,9 @@ public struct FactorBook: Sendable {
     struct MixEntry: Sendable { var start: Micros; var end: Micros; var source: Source; var mwh: Double }
 
     /// Per region, `f` records sorted by start (they never partly overlap).
-    private var factors: [[FactorEntry]]
+    var factors: [[FactorEntry]]
     /// Per region, `m` records in arrival order.
-    private var mixes: [[MixEntry]]
+    var mixes: [[MixEntry]]
     public var annual: AnnualFactorTable
     public var sources: SourceFactorTable
     public let zone: Zone

@@ -10,9 +10,9 @@ public struct RunningTotals: Sendable {
 
     let zone: Zone
     /// Local day number, month (`year*12+month-1`) and year of the last closed slot.
-    public private(set) var day: Int = Int.min
-    public private(set) var month: Int = Int.min
-    public private(set) var year: Int = Int.min
+    public internal(set) var day: Int = Int.min
+    public internal(set) var month: Int = Int.min
+    public internal(set) var year: Int = Int.min
     var dayTotals: [Period]
     var monthTotals: [Period]
     var yearTotals: [Period]

@@ -41,11 +41,11 @@ import Testing
     }
 
     @Test func durations() {
-        #expect(Duration.parse("15m") == 15 * Time.microsPerMinute)
-        #expect(Duration.parse("1d") == Time.microsPerDay)
-        #expect(Duration.parse("90s") == 90 * Time.microsPerSecond)
-        #expect(Duration.parse("15") == nil && Duration.parse("m") == nil && Duration.parse("-1h") == nil)
-        #expect(Duration.format(Time.microsPerHour) == "1h")
+        #expect(DurationFormat.parse("15m") == 15 * Time.microsPerMinute)
+        #expect(DurationFormat.parse("1d") == Time.microsPerDay)
+        #expect(DurationFormat.parse("90s") == 90 * Time.microsPerSecond)
+        #expect(DurationFormat.parse("15") == nil && DurationFormat.parse("m") == nil && DurationFormat.parse("-1h") == nil)
+        #expect(DurationFormat.format(Time.microsPerHour) == "1h")
         var s = EngineSettings()
         s.windows = [7 * Time.microsPerMinute]
         #expect(s.validate() != nil)
@@ -57,5 +57,18 @@ import Testing
         #expect(Zone(parsing: "UTC-05:30")?.offsetSeconds == -19800)
         #expect(Zone(parsing: "Mars/Olympus") == nil)
         #expect(Zone(offsetSeconds: -19800, name: "x").offsetSuffix == "-05:30")
+    }
+}
+
+@Suite struct CRC32Tests {
+    @Test func knownValues() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(CRC32.checksum([]) == 0)
+        // Incremental equals whole, across the eight-byte steps.
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }
+        for cut in [0, 1, 7, 8, 9, 500, 999] {
+            let a = CRC32.checksum(Array(data[..<cut]))
+            #expect(CRC32.checksum(Array(data[cut...]), seed: a) == CRC32.checksum(data))
+        }
     }
 }
