@@ -1,5 +1,5 @@
 # gridcarbon: `make demo` to see it work, `make test` to check it.
-.PHONY: demo test deps build release bench clean
+.PHONY: demo serve test deps build release bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -10,6 +10,10 @@ release: deps
 demo: release
 	@bash scripts/demo.sh
 
+# The daemon on loopback with the demo's registry (run `make demo` first for sim/registry.csv).
+serve: release
+	.build/release/gridcarbon serve --registry demo/sim/registry.csv --data demo/served
+
 # Unit, property and fuzz tests (Swift Testing), the DuckDB oracle's own tests, and the end-to-end
 # comparison of simulate -> replay against the independent DuckDB computation.
 test: deps
@@ -17,6 +21,8 @@ test: deps
 	swift test --skip-build
 	python3 -m pytest -q scripts/test_reference.py
 	bash scripts/e2e-duckdb.sh .build/debug/gridcarbon
+	python3 scripts/crash-test.py --kills 3 --meters 300 --bin .build/debug/gridcarbon
+	bash scripts/check-systemd.sh
 
 bench: deps
 	bash Benchmarks/replay-throughput.sh

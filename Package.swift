@@ -21,6 +21,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -34,12 +42,29 @@ let package = Package(
         .target(name: "GridCarbonEngine", dependencies: ["GridCarbonModel"], swiftSettings: hot),
         // I/O around the engine: zstd, line readers, aggregate files, side outputs.
         .target(name: "GridCarbonIO", dependencies: ["GridCarbonEngine", "GridCarbonModel", "CZstd"], swiftSettings: strict),
+        // The daemon: engine host on a serial queue, write-ahead log, TCP and HTTP ingest, metrics.
+        .target(
+            name: "GridCarbonServer",
+            dependencies: [
+                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // Synthetic fleet generator.
         .target(name: "GridCarbonSimulate", dependencies: ["GridCarbonModel", "GridCarbonIO"], swiftSettings: strict),
         .executableTarget(
             name: "gridcarbon",
             dependencies: [
-                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonSimulate",
+                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonSimulate", "GridCarbonServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
@@ -48,6 +73,15 @@ let package = Package(
         .testTarget(
             name: "GridCarbonTests",
             dependencies: ["GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonSimulate"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .testTarget(
+            name: "GridCarbonServerTests",
+            dependencies: [
+                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

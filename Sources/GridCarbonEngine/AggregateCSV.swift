@@ -45,7 +45,7 @@ public enum AggregateCSV {
         let minutes = Int((local - Int64(day) * Time.microsPerDay) / Time.microsPerMinute)
         let hh = minutes / 60, mm = minutes % 60
         let hhmm = (hh < 10 ? "0" : "") + String(hh) + (mm < 10 ? "0" : "") + String(mm)
-        return "aggregates/window=\(Duration.format(w.length))/date=\(TimeFormatter.dateString(localDay: day))/\(hhmm).csv.zst"
+        return "aggregates/window=\(DurationFormat.format(w.length))/date=\(TimeFormatter.dateString(localDay: day))/\(hhmm).csv.zst"
     }
 }
 

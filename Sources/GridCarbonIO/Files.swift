@@ -92,12 +92,12 @@ public enum Files {
         try bytes.withUnsafeBytes { (p) throws in try writeAtomically(path, p, sync: sync) }
     }
 
-    static func syncDirectory(_ dir: String) {
+    public static func syncDirectory(_ dir: String) {
         let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         var off = 0
         while off < bytes.count {
             let n = write(fd, bytes.baseAddress! + off, bytes.count - off)

@@ -28,9 +28,9 @@ public final class OutputDirectory: EngineSink {
     /// Optional observer of closed windows (the daemon's API and alerts).
     public var onWindow: ((ClosedWindow) -> Void)?
 
-    let rejected: SideOutput
-    let late: SideOutput
-    let anomalies: SideOutput
+    var rejected: SideOutput
+    var late: SideOutput
+    var anomalies: SideOutput
     var pendingError: (any Error)?
 
     /// - Parameter runName: the file name stem of this run's side outputs (one file per run).
@@ -44,6 +44,19 @@ public final class OutputDirectory: EngineSink {
         rejected = SideOutput(path: "\(root)/rejected/\(runName).ndjson.zst")
         late = SideOutput(path: "\(root)/late/\(runName).ndjson.zst")
         anomalies = SideOutput(path: "\(root)/anomalies/\(runName).ndjson.zst")
+    }
+
+    /// Flushes the side outputs and continues them in files named `name`; with `fresh`, any
+    /// existing files of that name are removed first (the daemon names them after write-ahead-log
+    /// segments, so replaying a segment after a crash rewrites its side outputs instead of repeating them).
+    public func switchSideOutputs(to name: String, fresh: Bool) throws {
+        try flush()
+        rejected = SideOutput(path: "\(root)/rejected/\(name).ndjson.zst")
+        late = SideOutput(path: "\(root)/late/\(name).ndjson.zst")
+        anomalies = SideOutput(path: "\(root)/anomalies/\(name).ndjson.zst")
+        if fresh {
+            for s in [rejected, late, anomalies] { unlink(s.path) }
+        }
     }
 
     /// Throws the first write error the sink met (the engine's callbacks cannot throw).

@@ -21,13 +21,13 @@ public struct EngineSettings: Sendable, Equatable {
 
     /// Checks the settings fit together; returns a message for the operator when they do not.
     public func validate() -> String? {
-        if slot <= 0 || Time.microsPerDay % slot != 0 { return "resolution must divide a day evenly (got \(Duration.format(slot)))" }
+        if slot <= 0 || Time.microsPerDay % slot != 0 { return "resolution must divide a day evenly (got \(DurationFormat.format(slot)))" }
         if windows.isEmpty { return "at least one window length is needed" }
         for w in windows where w <= 0 || w % slot != 0 {
-            return "window \(Duration.format(w)) is not a whole number of \(Duration.format(slot)) slots"
+            return "window \(DurationFormat.format(w)) is not a whole number of \(DurationFormat.format(slot)) slots"
         }
         for w in windows where w > Time.microsPerDay && w % Time.microsPerDay != 0 {
-            return "window \(Duration.format(w)) longer than a day must be whole days"
+            return "window \(DurationFormat.format(w)) longer than a day must be whole days"
         }
         if Set(windows).count != windows.count { return "window lengths repeat" }
         if levels.isEmpty { return "at least one level is needed" }
@@ -37,7 +37,7 @@ public struct EngineSettings: Sendable, Equatable {
 }
 
 /// Durations as operators write them: `15m`, `1h`, `1d`, `90s`, `500ms`.
-public enum Duration {
+public enum DurationFormat {
     public static func parse(_ text: String) -> Micros? {
         let units: [(String, Int64)] = [("ms", 1000), ("us", 1), ("s", Time.microsPerSecond), ("m", Time.microsPerMinute), ("h", Time.microsPerHour), ("d", Time.microsPerDay)]
         for (u, mult) in units where text.hasSuffix(u) {

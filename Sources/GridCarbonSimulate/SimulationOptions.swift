@@ -106,13 +106,13 @@ public struct SimulationOptions: Sendable, Equatable {
         if meters < 1 || meters > Self.maxMeters { return "--meters must be between 1 and \(Self.maxMeters) (got \(meters))" }
         if days < 1 || days > Self.maxDays { return "--days must be between 1 and \(Self.maxDays) (got \(days))" }
         if interval < Time.microsPerSecond || interval % Time.microsPerSecond != 0 || Time.microsPerDay % interval != 0 {
-            return "--interval must be whole seconds that divide a day evenly, such as 1m, 5m, 15m, 30m or 1h (got \(Duration.format(interval)))"
+            return "--interval must be whole seconds that divide a day evenly, such as 1m, 5m, 15m, 30m or 1h (got \(DurationFormat.format(interval)))"
         }
-        if disorder < 0 || disorder % Time.microsPerSecond != 0 { return "--disorder must be a whole number of seconds (got \(Duration.format(disorder)))" }
+        if disorder < 0 || disorder % Time.microsPerSecond != 0 { return "--disorder must be a whole number of seconds (got \(DurationFormat.format(disorder)))" }
         if disorder >= Self.reorderWindow {
             return "--disorder must be below 900 s (got \(disorder / Time.microsPerSecond) s): the engine's reorder window is 15 minutes, and records delayed longer would arrive late"
         }
-        if jitter < 0 || jitter % Time.microsPerSecond != 0 { return "--jitter must be a whole number of seconds (got \(Duration.format(jitter)))" }
+        if jitter < 0 || jitter % Time.microsPerSecond != 0 { return "--jitter must be a whole number of seconds (got \(DurationFormat.format(jitter)))" }
         if jitter >= interval {
             return "--jitter must be below --interval (\(jitter / Time.microsPerSecond) s >= \(interval / Time.microsPerSecond) s): a reading must stay inside its interval"
         }

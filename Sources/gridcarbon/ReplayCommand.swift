@@ -119,7 +119,7 @@ enum Format {
         lines.append("  duplicate  \(count(s.counts.duplicate))")
         lines.append("  rejected   \(count(s.counts.rejected))   (reasons in \(data)/rejected/)")
         lines.append("  late       \(count(s.counts.late))")
-        let files = settings.windows.map { "\(Duration.format($0)): \(s.filesWritten[$0] ?? 0)" }.joined(separator: ", ")
+        let files = settings.windows.map { "\(DurationFormat.format($0)): \(s.filesWritten[$0] ?? 0)" }.joined(separator: ", ")
         lines.append("windows written \(s.filesWritten.values.reduce(0, +)) (\(files)) under \(data)/aggregates/")
         lines.append("anomalies \(count(s.anomalies)); late spans \(count(s.lateSpans)) (\(NumberFormat.string(s.lateSpanEnergy)) kWh)")
         return lines.joined(separator: "\n")

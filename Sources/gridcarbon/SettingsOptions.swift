@@ -101,7 +101,7 @@ struct SettingsOptions: ParsableArguments {
     }
 
     func duration(_ text: String, _ name: String) throws -> Micros {
-        guard let d = Duration.parse(text) else { throw ValidationError("\(name) '\(text)' is not a duration such as 90s, 15m, 1h, 1d") }
+        guard let d = DurationFormat.parse(text) else { throw ValidationError("\(name) '\(text)' is not a duration such as 90s, 15m, 1h, 1d") }
         return d
     }
 }
@@ -110,7 +110,8 @@ struct SettingsOptions: ParsableArguments {
 /// Durations and lists are strings (`"15m"`, `"15m,1h,1d"`); lists may also be JSON arrays.
 struct ConfigFile: Sendable {
     static let keys: Set<String> = ["zone", "resolution", "windows", "levels", "reorder_window", "span_horizon", "max_gap", "max_future",
-                                    "factors", "source_factors", "source_basis", "registry", "data"]
+                                    "factors", "source_factors", "source_basis", "registry", "data",
+                                    "tcp", "http", "tokens", "fsync", "idle_timeout", "max_line_bytes", "max_body_bytes"]
     let reader: ConfigReader?
 
     static let empty = ConfigFile(reader: nil)

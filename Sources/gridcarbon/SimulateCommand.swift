@@ -105,7 +105,7 @@ struct SimulateCommand: ParsableCommand {
             }
             o.startDay = d
         }
-        guard let iv = Duration.parse(interval), iv > 0 else {
+        guard let iv = DurationFormat.parse(interval), iv > 0 else {
             throw ValidationError("--interval must be a duration such as 15m, 1h or 30s (got '\(interval)')")
         }
         o.interval = iv
@@ -131,8 +131,8 @@ struct SimulateCommand: ParsableCommand {
 
         let dir = out.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }
         let name = "records." + o.format.rawValue + (zstd ? ".zst" : "")
-        guard let recordsPath = records ?? dir.map({ $0 + "/" + name }) else {
-            throw ValidationError("say where to write: --out DIR, or --records PATH (- for standard output)")
+        guard let recordsPath = records ?? dir.map({ $0 + "/" + name }) ?? (send != nil ? "-" : nil) else {
+            throw ValidationError("say where to write: --out DIR, or --records PATH (- for standard output), or --send tcp://HOST:PORT")
         }
         let registryPath = registry ?? dir.map { $0 + "/registry.csv" }
         if registryPath == "-" && recordsPath == "-" {
@@ -147,13 +147,61 @@ struct SimulateCommand: ParsableCommand {
     /// `300`, `300s` or `5m` as whole seconds in microseconds.
     private static func seconds(_ text: String, option: String) throws -> Micros {
         if let s = Int64(text), s >= 0 { return s * Time.microsPerSecond }
-        if let d = Duration.parse(text), d % Time.microsPerSecond == 0 { return d }
+        if let d = DurationFormat.parse(text), d % Time.microsPerSecond == 0 { return d }
         throw ValidationError("\(option) must be whole seconds, such as 300 or 5m (got '\(text)')")
     }
 
     func validate() throws {
         _ = try plan(startDay: 20_000)
+        if let send, !send.hasPrefix("tcp://") { throw ValidationError("--send must be tcp://HOST:PORT (got '\(send)')") }
+        if rate < 0 { throw ValidationError("--rate must be 0 (as fast as possible) or a positive number of lines per second") }
     }
+
+    /// Streams the records to a running daemon over TCP, at `--rate` lines per second (0: as fast
+    /// as the daemon takes them), ends with `!sync` and reports what the daemon acknowledged.
+    private func sendLive(_ sim: Simulator, to url: String, registry: String?) throws {
+        let target = url.dropFirst("tcp://".count)
+        guard let colon = target.lastIndex(of: ":"), let port = UInt16(target[target.index(after: colon)...]) else {
+            throw ValidationError("--send must be tcp://HOST:PORT (got '\(url)')")
+        }
+        let hostName = String(target[..<colon])
+        if let registry {
+            try Files.writeAtomically(registry, sim.registryCSV(), sync: false)
+            printError("simulate: wrote \(registry) (start the daemon with it as --registry)\n")
+        }
+        let client = try LineClient(host: hostName.isEmpty ? "127.0.0.1" : hostName, port: port)
+        let start = Clock.monotonic()
+        var sent = 0
+        var lastReport = start
+        let summary = try sim.writeRecords { chunk in
+            var lines = 0
+            for b in chunk where b == 0x0A { lines += 1 }
+            try client.send(chunk)
+            sent += lines
+            if rate > 0 {
+                let due = start + Double(sent) / rate
+                let wait = due - Clock.monotonic()
+                if wait > 0 { usleep(UInt32(min(wait, 1) * 1_000_000)) }
+            }
+            let t = Clock.monotonic()
+            if t - lastReport >= 1 && Clock.stderrIsTerminal {
+                lastReport = t
+                printError("\r\u{1B}[Ksimulate: sent \(sent) lines, \(Int(Double(sent) / (t - start))) lines/s")
+            }
+        }
+        try client.send(Array("!sync\n".utf8))
+        let answer = try client.readLine()
+        let seconds = Clock.monotonic() - start
+        if Clock.stderrIsTerminal { printError("\r\u{1B}[K") }
+        printError("simulate: sent \(summary.lines) lines to \(url) in \(Self.fixed(seconds, 2)) s: \(Self.fixed(Double(summary.lines) / seconds / 1e6, 2)) M lines/s durable; daemon answered '\(answer)'\n")
+        guard answer.hasPrefix("ok ") else { throw ExitCode(1) }
+    }
+
+    @Option(help: ArgumentHelp("Send the records to a running daemon instead of writing a file: tcp://HOST:PORT.", valueName: "url"))
+    var send: String?
+
+    @Option(help: ArgumentHelp("With --send: lines per second (0: as fast as the daemon takes them).", valueName: "n"))
+    var rate: Double = 0
 
     func run() throws {
         let now = SimulationOptions.wallClock()
@@ -161,12 +209,16 @@ struct SimulateCommand: ParsableCommand {
         let p = try plan(startDay: yesterday)
         let sim: Simulator
         do { sim = try Simulator(options: p.options) } catch { throw ValidationError(error.message) }
+        if let send {
+            try sendLive(sim, to: send, registry: p.registry)
+            return
+        }
         let s = try sim.run(registryPath: p.registry, recordsPath: p.records, compress: p.compress)
 
         let o = p.options
         var msg = "simulate: \(s.meters) meters (\(s.enterprises) enterprises"
         if s.intervalMeters > 0 { msg += ", \(s.intervalMeters) sending interval records" }
-        msg += "), \(o.days) day\(o.days == 1 ? "" : "s") from \(TimeFormatter.dateString(localDay: o.startDay)) every \(Duration.format(o.interval))\n"
+        msg += "), \(o.days) day\(o.days == 1 ? "" : "s") from \(TimeFormatter.dateString(localDay: o.startDay)) every \(DurationFormat.format(o.interval))\n"
         msg += "  \(s.lines) lines: \(s.readings) readings, \(s.factorLines) factor/mix, \(s.duplicates) duplicates, \(s.badLines) bad lines"
         if s.resets > 0 || s.gaps > 0 { msg += "; \(s.resets) resets, \(s.gaps) gaps" }
         msg += "\n"
@@ -188,5 +240,47 @@ struct SimulateCommand: ParsableCommand {
         var f = String(frac)
         while f.count < decimals { f = "0" + f }
         return decimals == 0 ? String(whole) : "\(whole).\(f)"
+    }
+}
+
+/// A blocking TCP client for `simulate --send`.
+final class LineClient {
+    let fd: Int32
+
+    init(host: String, port: UInt16) throws {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var res: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else {
+            throw ValidationError("--send: cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(res) }
+        fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
+        if fd < 0 || connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 {
+            let e = errno
+            if fd >= 0 { close(fd) }
+            printError("simulate: cannot connect to \(host):\(port): \(String(cString: strerror(e))) (is `gridcarbon serve` running?)\n")
+            throw ExitCode(1)
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: UnsafeRawBufferPointer) throws {
+        try Files.writeAll(fd, bytes, path: "tcp")
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try send($0) }
+    }
+
+    func readLine() throws -> String {
+        var out: [UInt8] = []
+        var c: UInt8 = 0
+        while recv(fd, &c, 1, 0) == 1 {
+            if c == 0x0A { break }
+            out.append(c)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -68,7 +68,7 @@ struct Harness {
     }
 
     func row(_ len: String, _ start: String, _ level: Level, _ key: String) -> AggregateRow? {
-        sink.row(length: Duration.parse(len)!, start: Harness.t(start), level: level, key: key, registry: registry)
+        sink.row(length: DurationFormat.parse(len)!, start: Harness.t(start), level: level, key: key, registry: registry)
     }
 }
 

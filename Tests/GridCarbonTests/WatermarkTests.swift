@@ -70,14 +70,14 @@ import Testing
         let h = Harness().feed(["r,A,\(d)10:00:00+08:00,0", "r,A,\(d)10:15:00+08:00,1"])
         #expect(h.engine.watermark == Time.distantFuture)
         #expect(h.engine.pendingCount == 0)
-        #expect(h.sink.windows.map { Duration.format($0.length) } == ["15m", "1h", "1d"])
+        #expect(h.sink.windows.map { DurationFormat.format($0.length) } == ["15m", "1h", "1d"])
     }
 
     @Test func slotClosesOnlyOnceTheWatermarkPassesItsEndPlusHorizon() {
         let h = Harness().feed(["i,B,\(d)10:00:00+08:00,\(d)10:15:00+08:00,1", "r,A,\(d)11:29:59+08:00,0"], finish: false)
         #expect(h.sink.windows.isEmpty)   // W = 11:14:59 < 10:15 + 1 h
         h.feed(["r,A,\(d)11:30:00+08:00,0"], finish: false)
-        #expect(h.sink.windows.map { Duration.format($0.length) } == ["15m"])
+        #expect(h.sink.windows.map { DurationFormat.format($0.length) } == ["15m"])
     }
 
     @Test func conservationWithLateRecordsAndLongGaps() {
@@ -112,7 +112,7 @@ import Testing
         // Energy of the late stragglers never counts; every other reading forms a span.
         let lateSpan = h.sink.lateSpans.reduce(0) { $0 + $1.kwh }
         for len in ["15m", "1h", "1d"] {
-            let national = h.sink.rows(length: Duration.parse(len)!, registry: h.registry).filter { $0.1 == .national }.reduce(0) { $0 + $1.3.energy }
+            let national = h.sink.rows(length: DurationFormat.parse(len)!, registry: h.registry).filter { $0.1 == .national }.reduce(0) { $0 + $1.3.energy }
             #expect(approx(national + lateSpan, spansEnergy, rel: 1e-9), "\(len)")
         }
     }

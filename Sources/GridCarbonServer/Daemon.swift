@@ -1,0 +1,131 @@
+import Dispatch
+import GridCarbonEngine
+import GridCarbonIO
+import GridCarbonModel
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// `gridcarbon serve`: the engine host, TCP ingest and the HTTP API under one service group, with
+/// graceful shutdown on SIGTERM/SIGINT (stop input, make accepted data durable, flush, exit 0).
+public enum Daemon {
+    /// Whether an address is loopback (127.0.0.0/8, ::1, localhost).
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Starts everything and runs until a shutdown signal. `onReady` gets the bound ports.
+    public static func run(configuration: ServeConfiguration, tokensPath: String?, annual: AnnualFactorTable, sources: SourceFactorTable,
+                           logger: Logger, onReady: (@Sendable (_ tcpPort: Int, _ httpPort: Int) -> Void)? = nil) async throws {
+        let offLoopback = !isLoopback(configuration.tcpHost) || !isLoopback(configuration.httpHost)
+        let auth: Authenticator
+        if let tokensPath {
+            auth = try Authenticator.load(path: tokensPath, required: true)
+        } else if offLoopback {
+            throw IOError(path: "tokens", message: "listening off loopback needs bearer tokens: give --tokens FILE (lines 'ROLE[,ROLE] TOKEN', roles ingest, read, admin)")
+        } else {
+            auth = Authenticator(required: false, tokens: [:])
+        }
+        var registry = Registry()
+        if let path = configuration.registryPath {
+            registry = try Registry(csv: try Files.read(path), origin: path, meterLevel: configuration.engine.levels.contains(.meter))
+        } else {
+            logger.warning("no registry given: every meter record will be rejected as unknown_meter (use --registry FILE)")
+        }
+        let host = try EngineHost(configuration: configuration, registry: registry, annual: annual, sources: sources, logger: logger)
+        let metrics = ServerMetrics()
+        let r = registry
+        host.onWindow = { w, _ in metrics.window(w, registry: r) }
+        let readyFlag = ReadyFlag()
+        let tcp = TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
+                                   logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
+        let router = HTTPAPI.router(host: host, metrics: metrics, auth: auth, ready: { readyFlag.ready })
+        let app = Application(router: router, configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridcarbon"),
+                              onServerRunning: { channel in
+                                  readyFlag.httpPort = channel.localAddress?.port ?? configuration.httpPort
+                                  readyFlag.ready = true
+                              },
+                              logger: logger)
+        let hostService = HostService(host: host, logger: logger, onStart: {
+            // Wait for both listeners, then tell whoever started us.
+            while tcp.localPort == nil || !readyFlag.ready {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            SystemdNotifier().ready(status: "serving tcp \(configuration.tcpHost):\(tcp.localPort ?? 0) http \(configuration.httpHost):\(readyFlag.httpPort)")
+            onReady?(tcp.localPort ?? configuration.tcpPort, readyFlag.httpPort)
+            logger.info("gridcarbon serving", metadata: [
+                "tcp": "\(configuration.tcpHost):\(tcp.localPort ?? configuration.tcpPort)",
+                "http": "\(configuration.httpHost):\(readyFlag.httpPort)",
+                "data": "\(configuration.dataDirectory)",
+            ])
+        })
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: hostService),
+                .init(service: tcp),
+                .init(service: app),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        readyFlag.ready = false
+        await host.shutdown()
+        logger.info("gridcarbon stopped: accepted data is durable")
+    }
+}
+
+/// Readiness shared between the services.
+final class ReadyFlag: @unchecked Sendable {
+    private let lock = PThreadLock()
+    private var _ready = false
+    private var _port = 0
+    var ready: Bool {
+        get { lock.withLock { _ready } }
+        set { lock.withLock { _ready = newValue } }
+    }
+    var httpPort: Int {
+        get { lock.withLock { _port } }
+        set { lock.withLock { _port = newValue } }
+    }
+}
+
+/// Runs the engine host's clock, periodic side-output flushes, the systemd watchdog (pinged only
+/// after a round trip through the engine queue, so a stuck engine stops the pings) and SIGHUP; on
+/// shutdown the host makes everything durable.
+struct HostService: Service {
+    let host: EngineHost
+    let logger: Logger
+    let onStart: @Sendable () async -> Void
+
+    func run() async throws {
+        host.startClock()
+        await onStart()
+        let notifier = SystemdNotifier()
+        let host = self.host, logger = self.logger
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await notifier.runWatchdog(isHealthy: { await host.read { _ in true } }) }
+                group.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        notifier.reloading(status: "SIGHUP")
+                        logger.warning("SIGHUP: live reload of the registry and factor tables is not implemented yet; restart to apply changes")
+                        notifier.ready(status: "serving")
+                    }
+                }
+                // Until shutdown: flush side outputs every second (the other tasks may end early,
+                // the watchdog at once when systemd does not ask for it).
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: .seconds(1))
+                    host.flushSideOutputs()
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            notifier.stopping(status: "stopping: making accepted data durable")
+        }
+        await host.shutdown()
+    }
+}

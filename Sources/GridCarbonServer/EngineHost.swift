@@ -1,0 +1,328 @@
+import Dispatch
+import GridCarbonEngine
+import GridCarbonIO
+import GridCarbonModel
+import Logging
+
+/// What one submitted batch did.
+public struct BatchOutcome: Sendable {
+    public var counts = LineCounts()
+    /// The first rejections of the batch: line number within the batch (from 1), reason, line.
+    public var rejections: [(line: Int64, reason: String, text: String)] = []
+}
+
+/// The engine on its serial queue, behind the write-ahead log (§6).
+///
+/// Every batch is appended to the log, then applied to the engine, on one `DispatchQueue`; its
+/// outcome is handed back once the log is durable up to it. Wall-clock watermark moves are logged
+/// the same way, so a restart that replays the log takes the same steps and writes the same bytes.
+public final class EngineHost: @unchecked Sendable {
+    /// Log entry kinds.
+    enum Entry: UInt8 {
+        /// `[i64 received_at][i64 now][u16 source length][source][lines]`
+        case batch = 1
+        /// `[i64 watermark][i64 received_at]`
+        case watermark = 3
+        /// `[i64 received_at][u8 reason][u16 source length][source][line]`: a line refused before parsing (too long).
+        case rejectedLine = 4
+    }
+
+    public let configuration: ServeConfiguration
+    public let queue = DispatchQueue(label: "gridcarbon.engine")
+    let engine: Engine
+    let output: OutputDirectory
+    let sink: HostSink
+    let wal: WriteAheadLog
+    let logger: Logger
+    public let registry: Registry
+    var sideOutputSegment: Int64 = -1
+    /// Wall time of the last batch that carried meter records.
+    var lastActivity: Micros
+    var timer: DispatchSourceTimer?
+    /// Recent closed windows per length, newest last, for `GET /v1/aggregates`.
+    var recent: [Micros: [ClosedWindow]] = [:]
+    let recentLimit = 400
+    /// Called on the engine queue after each window is written (metrics, alerts).
+    public var onWindow: (@Sendable (ClosedWindow, _ writeSeconds: Double) -> Void)?
+    public private(set) var recoveredEntries = 0
+
+    public init(configuration: ServeConfiguration, registry: Registry, annual: AnnualFactorTable = .embedded,
+                sources: SourceFactorTable = .embedded, logger: Logger) throws {
+        self.configuration = configuration
+        self.registry = registry
+        self.logger = logger
+        let data = configuration.dataDirectory
+        output = try OutputDirectory(root: data, zone: configuration.engine.zone, registry: registry, runName: "recovery")
+        sink = HostSink(output: output)
+        engine = Engine(settings: configuration.engine, registry: registry, annual: annual, sources: sources, sink: sink, now: Clock.now())
+        output.sourceNames = { [unowned engine] in engine.sourceNames }
+        lastActivity = Clock.now()
+
+        // Recovery: replay the whole log, in order, exactly as it was applied.
+        let walDir = data + "/wal"
+        var entries = 0
+        let engine = self.engine, output = self.output
+        var segment: Int64 = -1
+        let segments = try WriteAheadLog.segments(walDir).map(\.start)
+        let end = try WriteAheadLog.recover(directory: walDir) { after, payload in
+            // Side outputs are named after the segment an entry is in, and rewritten on replay.
+            let start = segments.last { $0 < after } ?? 0
+            if start != segment {
+                segment = start
+                try output.switchSideOutputs(to: Self.sideName(start), fresh: true)
+            }
+            try Self.apply(payload, to: engine, output: output)
+            entries += 1
+        }
+        recoveredEntries = entries
+        wal = try WriteAheadLog(directory: walDir, segmentBytes: configuration.walSegmentBytes, policy: configuration.fsync.walPolicy, endLSN: end)
+        sideOutputSegment = wal.segmentStart
+        try output.switchSideOutputs(to: Self.sideName(wal.segmentStart), fresh: segment != wal.segmentStart)
+        try output.flush()
+        sink.windowObserver = { [unowned self] w in self.remember(w) }
+        if entries > 0 {
+            logger.info("recovered from the write-ahead log", metadata: ["entries": "\(entries)", "lsn": "\(end)", "watermark": "\(TimeFormatter(zone: configuration.engine.zone).string(engine.watermark))"])
+        }
+    }
+
+    static func sideName(_ segment: Int64) -> String {
+        let digits = String(segment)
+        return "wal-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+
+    /// Applies one log entry to the engine (live and on recovery: the same code).
+    static func apply(_ payload: UnsafeRawBufferPointer, to engine: Engine, output: OutputDirectory) throws {
+        guard let kind = Entry(rawValue: payload[0]) else { throw IOError(path: "wal", message: "unknown entry kind \(payload[0])") }
+        switch kind {
+        case .batch:
+            let receivedAt = payload.loadUnaligned(fromByteOffset: 1, as: Int64.self)
+            let now = payload.loadUnaligned(fromByteOffset: 9, as: Int64.self)
+            let nameLength = Int(payload.loadUnaligned(fromByteOffset: 17, as: UInt16.self))
+            let name = String(decoding: UnsafeRawBufferPointer(rebasing: payload[19..<(19 + nameLength)]), as: UTF8.self)
+            let lines = UnsafeRawBufferPointer(rebasing: payload[(19 + nameLength)...])
+            output.receivedAt = receivedAt
+            engine.now = now
+            let source = engine.source(named: name)
+            var lineNo: Int64 = 1
+            engine.ingest(lines, source: source, line: &lineNo)
+        case .rejectedLine:
+            output.receivedAt = payload.loadUnaligned(fromByteOffset: 1, as: Int64.self)
+            let reason = RejectReason(rawValue: payload[9]) ?? .lineTooLong
+            let nameLength = Int(payload.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
+            let name = String(decoding: UnsafeRawBufferPointer(rebasing: payload[12..<(12 + nameLength)]), as: UTF8.self)
+            var line = UnsafeRawBufferPointer(rebasing: payload[(12 + nameLength)...])
+            if line.last == 0x0A { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
+            engine.reject(reason, line: line, origin: LineOrigin(source: engine.source(named: name), line: 0))
+        case .watermark:
+            let w = payload.loadUnaligned(fromByteOffset: 1, as: Int64.self)
+            output.receivedAt = payload.loadUnaligned(fromByteOffset: 9, as: Int64.self)
+            engine.advanceWatermark(to: w)
+        }
+    }
+
+    // MARK: - Live input
+
+    /// Submits whole lines (`lines` must end with a newline). `done` runs once the batch is durable.
+    /// Call from any thread; the work happens on the engine queue, in submission order.
+    public func submit(_ lines: [UInt8], source: String, capture: Int = 0, done: @escaping @Sendable (Result<BatchOutcome, any Error>) -> Void) {
+        queue.async {
+            do {
+                let now = Clock.now()
+                var payload: [UInt8] = []
+                payload.reserveCapacity(lines.count + 32 + source.utf8.count)
+                payload.append(Entry.batch.rawValue)
+                Self.put(now, &payload)
+                Self.put(now, &payload)
+                let name = Array(source.utf8.prefix(1024))
+                Self.put(UInt16(name.count), &payload)
+                payload.append(contentsOf: name)
+                payload.append(contentsOf: lines)
+                let lsn = try self.wal.append(payload)
+                self.rollSideOutputsIfNeeded()
+                let before = self.engine.counts
+                self.sink.capture = capture
+                self.sink.captured = []
+                let maxBefore = self.engine.maxEventTime
+                try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
+                self.sink.capture = 0
+                var outcome = BatchOutcome()
+                let after = self.engine.counts
+                outcome.counts.accepted = after.accepted - before.accepted
+                outcome.counts.duplicate = after.duplicate - before.duplicate
+                outcome.counts.rejected = after.rejected - before.rejected
+                outcome.counts.late = after.late - before.late
+                outcome.rejections = self.sink.captured
+                if self.engine.maxEventTime != maxBefore || outcome.counts.late > 0 || outcome.counts.duplicate > 0 {
+                    self.lastActivity = now
+                }
+                try self.output.check()
+                let result = outcome
+                self.wal.whenDurable(lsn) { done(.success(result)) }
+            } catch {
+                done(.failure(error))
+            }
+        }
+    }
+
+    /// Logs and counts a line refused before parsing (an over-long line's first bytes).
+    public func reject(_ line: [UInt8], reason: RejectReason, source: String, done: @escaping @Sendable (Result<BatchOutcome, any Error>) -> Void) {
+        queue.async {
+            do {
+                var payload: [UInt8] = [Entry.rejectedLine.rawValue]
+                Self.put(Clock.now(), &payload)
+                payload.append(reason.rawValue)
+                let name = Array(source.utf8.prefix(1024))
+                Self.put(UInt16(name.count), &payload)
+                payload.append(contentsOf: name)
+                payload.append(contentsOf: line)
+                let lsn = try self.wal.append(payload)
+                self.rollSideOutputsIfNeeded()
+                try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
+                var outcome = BatchOutcome()
+                outcome.counts.rejected = 1
+                let result = outcome
+                self.wal.whenDurable(lsn) { done(.success(result)) }
+            } catch {
+                done(.failure(error))
+            }
+        }
+    }
+
+    /// Async form of ``submit(_:source:capture:done:)``.
+    public func submit(_ lines: [UInt8], source: String, capture: Int = 0) async throws -> BatchOutcome {
+        try await withCheckedThrowingContinuation { c in
+            submit(lines, source: source, capture: capture) { c.resume(with: $0) }
+        }
+    }
+
+    func rollSideOutputsIfNeeded() {
+        if wal.segmentStart != sideOutputSegment {
+            sideOutputSegment = wal.segmentStart
+            do { try output.switchSideOutputs(to: Self.sideName(sideOutputSegment), fresh: true) } catch {
+                logger.error("cannot switch side outputs", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    static func put<T: FixedWidthInteger>(_ v: T, _ out: inout [UInt8]) {
+        withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    // MARK: - Wall clock
+
+    /// Starts the once-a-second check that moves the watermark with wall time while meters are idle.
+    public func startClock() {
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + 1, repeating: 1.0)
+        t.setEventHandler { [weak self] in self?.tick() }
+        t.resume()
+        timer = t
+    }
+
+    /// On the queue: if no meter record arrived for `idle_timeout`, log and apply a watermark move
+    /// to wall time minus the reorder window.
+    func tick() {
+        let now = Clock.now()
+        guard now - lastActivity >= configuration.idleTimeout else { return }
+        let w = now - configuration.engine.reorderWindow
+        guard w > engine.watermark else { return }
+        var payload: [UInt8] = [Entry.watermark.rawValue]
+        Self.put(w, &payload)
+        Self.put(now, &payload)
+        do {
+            _ = try wal.append(payload)
+            rollSideOutputsIfNeeded()
+            try payload.withUnsafeBytes { try Self.apply($0, to: engine, output: output) }
+            try output.flush()
+        } catch {
+            logger.error("watermark move failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// On the queue: keeps the newest windows per length for the API.
+    func remember(_ w: ClosedWindow) {
+        var list = recent[w.length, default: []]
+        list.append(w)
+        if list.count > recentLimit { list.removeFirst(list.count - recentLimit) }
+        recent[w.length] = list
+        onWindow?(w, 0)
+    }
+
+    /// The newest closed windows of a length (all lengths when nil), oldest first.
+    public func recentWindows(length: Micros?) async -> [ClosedWindow] {
+        await withCheckedContinuation { c in
+            queue.async {
+                if let length { c.resume(returning: self.recent[length] ?? []) } else {
+                    c.resume(returning: self.recent.keys.sorted().flatMap { self.recent[$0] ?? [] })
+                }
+            }
+        }
+    }
+
+    // MARK: - Shutdown and queries
+
+    /// Stops the clock, makes everything durable and flushes side outputs. Windows still open stay
+    /// open: they are in the log, and a restart continues them.
+    public func shutdown() async {
+        timer?.cancel()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            queue.async {
+                do {
+                    try self.output.flush()
+                    try self.wal.syncNow()
+                } catch {
+                    self.logger.error("shutdown flush failed", metadata: ["error": "\(error)"])
+                }
+                c.resume()
+            }
+        }
+    }
+
+    /// Runs `body` on the engine queue.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Engine) -> T) async -> T {
+        await withCheckedContinuation { c in
+            queue.async { c.resume(returning: body(self.engine)) }
+        }
+    }
+
+    /// Flushes side outputs (called periodically so operators see rejections promptly).
+    public func flushSideOutputs() {
+        queue.async { try? self.output.flush() }
+    }
+
+    public var walBytes: Int64 { wal.diskBytes() }
+}
+
+extension FsyncPolicy {
+    var walPolicy: WriteAheadLog.SyncPolicy {
+        switch self {
+        case .batch: .everyBatch
+        case .interval(let us): .interval(microseconds: us)
+        case .never: .never
+        }
+    }
+}
+
+/// Forwards the engine's outputs to the data folder, and captures a batch's first rejections.
+final class HostSink: EngineSink {
+    let output: OutputDirectory
+    var capture = 0
+    var captured: [(line: Int64, reason: String, text: String)] = []
+    var windowObserver: ((ClosedWindow) -> Void)?
+
+    init(output: OutputDirectory) { self.output = output }
+
+    func rejected(_ reason: RejectReason, line: UnsafeRawBufferPointer, origin: LineOrigin) {
+        if captured.count < capture {
+            captured.append((origin.line, reason.code, String(decoding: line.prefix(512), as: UTF8.self)))
+        }
+        output.rejected(reason, line: line, origin: origin)
+    }
+    func late(line: UnsafeRawBufferPointer, origin: LineOrigin) { output.late(line: line, origin: origin) }
+    func lateSpan(_ span: LateSpan) { output.lateSpan(span) }
+    func anomaly(_ anomaly: Anomaly) { output.anomaly(anomaly) }
+    func windowClosed(_ window: ClosedWindow) {
+        output.windowClosed(window)
+        windowObserver?(window)
+    }
+}

@@ -1,0 +1,236 @@
+import CompressNIO
+import GridCarbonEngine
+import GridCarbonIO
+import GridCarbonModel
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// An API error: JSON `{"error": code, "message": text}` with its status (§6).
+public struct APIError: HTTPResponseError {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var out: [UInt8] = [0x7B]
+        JSONBytes.appendKey("error", to: &out); JSONBytes.appendString(code, to: &out); out.append(0x2C)
+        JSONBytes.appendKey("message", to: &out); JSONBytes.appendString(message, to: &out)
+        out.append(contentsOf: [0x7D, 0x0A])
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+    }
+}
+
+/// The HTTP API of §6 on Hummingbird 2.
+public enum HTTPAPI {
+    public static func router(host: EngineHost, metrics: ServerMetrics, auth: Authenticator, ready: @escaping @Sendable () -> Bool) -> Router<BasicRequestContext> {
+        let router = Router()
+        let config = host.configuration
+        let zone = config.engine.zone
+        let formatter = TimeFormatter(zone: zone)
+        router.add(middleware: AuthMiddleware(auth: auth))
+
+        router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        router.get("/readyz") { _, _ -> Response in
+            guard ready() else { throw APIError(.serviceUnavailable, "not_ready", "recovering or shutting down") }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            let wal = host.walBytes
+            metrics.walBytes.record(wal)
+            let (w, meters) = await host.read { ($0.watermark, $0.registry.count) }
+            metrics.meters.record(meters)
+            if w > Time.distantPast && w < Time.distantFuture {
+                metrics.watermark.record(Double(w) / 1e6)
+                metrics.watermarkLag.record(Double(Clock.now() - w) / 1e6)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
+        }
+
+        router.post("/v1/records") { request, _ -> Response in
+            let body = try await readBody(request, limit: config.maxBodyBytes)
+            var lines = body
+            if let last = lines.last, last != 0x0A { lines.append(0x0A) }
+            let source = "http"
+            let outcome = try await host.submit(lines, source: source, capture: 10)
+            metrics.count(outcome.counts)
+            var out: [UInt8] = [0x7B]
+            for (k, v) in [("accepted", outcome.counts.accepted), ("duplicate", outcome.counts.duplicate), ("rejected", outcome.counts.rejected), ("late", outcome.counts.late)] {
+                JSONBytes.appendKey(k, to: &out); NumberFormat.appendInt(v, &out); out.append(0x2C)
+            }
+            JSONBytes.appendKey("rejections", to: &out); out.append(0x5B)
+            for (i, r) in outcome.rejections.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(0x7B)
+                JSONBytes.appendKey("line", to: &out); NumberFormat.appendInt(Int(r.line), &out); out.append(0x2C)
+                JSONBytes.appendKey("reason", to: &out); JSONBytes.appendString(r.reason, to: &out); out.append(0x2C)
+                JSONBytes.appendKey("text", to: &out); JSONBytes.appendString(r.text, to: &out)
+                out.append(0x7D)
+            }
+            out.append(contentsOf: [0x5D, 0x7D, 0x0A])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
+
+        router.get("/v1/aggregates") { request, _ -> Response in
+            let q = request.uri.queryParameters
+            var length: Micros?
+            if let w = q["window"].map(String.init) {
+                guard let d = DurationFormat.parse(w), config.engine.windows.contains(d) else {
+                    throw APIError(.badRequest, "bad_window", "window must be one of \(config.engine.windows.map(DurationFormat.format).joined(separator: ", "))")
+                }
+                length = d
+            }
+            let level = try q["level"].map { name -> Level in
+                guard let l = Level(name: String(name)) else { throw APIError(.badRequest, "bad_level", "unknown level '\(name)'") }
+                return l
+            }
+            let key = q["key"].map(String.init)
+            let limit = Int(q["limit"].map(String.init) ?? "") ?? 100
+            let windows = await host.recentWindows(length: length).suffix(max(1, min(limit, 1000)))
+            var out = Array("{\"windows\":[".utf8)
+            for (i, w) in windows.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(contentsOf: "{\"window\":\"\(DurationFormat.format(w.length))\",\"window_start\":\"".utf8)
+                formatter.append(w.start, to: &out)
+                out.append(contentsOf: "\",\"window_end\":\"".utf8)
+                formatter.append(w.end, to: &out)
+                out.append(contentsOf: "\",\"rows\":[".utf8)
+                var first = true
+                for row in w.rows {
+                    if let level, row.level != level { continue }
+                    let name = host.registry.keyNames[row.level.rawValue][Int(row.key)]
+                    if let key, name != key { continue }
+                    if !first { out.append(0x2C) }
+                    first = false
+                    out.append(contentsOf: "{\"level\":\"\(row.level.name)\",\"key\":".utf8)
+                    JSONBytes.appendString(name, to: &out)
+                    out.append(contentsOf: ",\"energy_kwh\":".utf8); NumberFormat.append(row.energy, to: &out)
+                    out.append(contentsOf: ",\"co2_kg\":".utf8); NumberFormat.append(row.co2, to: &out)
+                    out.append(contentsOf: ",\"intensity_kg_per_kwh\":".utf8)
+                    if row.energy != 0 { NumberFormat.append(row.co2 / row.energy, to: &out) } else { out.append(contentsOf: "null".utf8) }
+                    out.append(contentsOf: ",\"meters\":\(row.meters),\"spans\":\(row.spans),\"realtime_share\":".utf8)
+                    if row.energy != 0 { NumberFormat.append(row.realtimeEnergy / row.energy, to: &out) } else { out.append(contentsOf: "null".utf8) }
+                    out.append(0x7D)
+                }
+                out.append(contentsOf: "]}".utf8)
+            }
+            out.append(contentsOf: "]}\n".utf8)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
+
+        router.get("/v1/totals") { request, _ -> Response in
+            let q = request.uri.queryParameters
+            let levelName = q["level"].map(String.init) ?? "province"
+            guard let level = Level(name: levelName) else { throw APIError(.badRequest, "bad_level", "unknown level '\(levelName)'") }
+            let key = q["key"].map(String.init)
+            let registry = host.registry
+            let (day, totals) = await host.read { e in (e.totals.day, e.totals.rollUp(level: level, registry: registry)) }
+            var out = Array("{\"level\":\"\(level.name)\",\"day\":".utf8)
+            if day == Int.min { out.append(contentsOf: "null".utf8) } else { JSONBytes.appendString(TimeFormatter.dateString(localDay: day), to: &out) }
+            out.append(contentsOf: ",\"totals\":[".utf8)
+            var first = true
+            let names = registry.keyNames[level.rawValue]
+            for k in names.indices.sorted(by: { Array(names[$0].utf8).lexicographicallyPrecedes(Array(names[$1].utf8)) }) {
+                if let key, names[k] != key { continue }
+                if totals.year[k].energy == 0 && key == nil { continue }
+                if !first { out.append(0x2C) }
+                first = false
+                out.append(contentsOf: "{\"key\":".utf8); JSONBytes.appendString(names[k], to: &out)
+                for (name, p) in [("day", totals.day[k]), ("month", totals.month[k]), ("year", totals.year[k])] {
+                    out.append(contentsOf: ",\"\(name)_energy_kwh\":".utf8); NumberFormat.append(p.energy, to: &out)
+                    out.append(contentsOf: ",\"\(name)_co2_kg\":".utf8); NumberFormat.append(p.co2, to: &out)
+                }
+                out.append(0x7D)
+            }
+            out.append(contentsOf: "]}\n".utf8)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
+
+        router.get("/v1/factors") { request, _ -> Response in
+            let (annual, feeds) = await host.read { e -> (AnnualFactorTable, [(Int, [(Micros, Micros, Double)], [(Micros, Micros, Source, Double)])]) in
+                (e.factors.annual, Region.provinces.compactMap { r in
+                    let s = e.factors.snapshot(region: r)
+                    return s.factors.isEmpty && s.mixes.isEmpty ? nil : (r, s.factors, s.mixes)
+                })
+            }
+            var out = Array("{\"annual\":[".utf8)
+            for (i, row) in annual.rows.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(contentsOf: "{\"year\":\(row.year),\"region\":\"\(Region.codes[row.region])\",\"kind\":".utf8)
+                JSONBytes.appendString(row.kind, to: &out)
+                out.append(contentsOf: ",\"kg_per_kwh\":".utf8); NumberFormat.append(row.kgPerKWh, to: &out)
+                out.append(contentsOf: ",\"source\":".utf8); JSONBytes.appendString(row.source, to: &out)
+                out.append(0x7D)
+            }
+            out.append(contentsOf: "],\"realtime\":[".utf8)
+            var first = true
+            for (r, fs, ms) in feeds {
+                for f in fs {
+                    if !first { out.append(0x2C) }; first = false
+                    out.append(contentsOf: "{\"region\":\"\(Region.codes[r])\",\"kind\":\"f\",\"start\":\"".utf8)
+                    formatter.append(f.0, to: &out); out.append(contentsOf: "\",\"end\":\"".utf8); formatter.append(f.1, to: &out)
+                    out.append(contentsOf: "\",\"kg_per_kwh\":".utf8); NumberFormat.append(f.2, to: &out); out.append(0x7D)
+                }
+                for m in ms {
+                    if !first { out.append(0x2C) }; first = false
+                    out.append(contentsOf: "{\"region\":\"\(Region.codes[r])\",\"kind\":\"m\",\"start\":\"".utf8)
+                    formatter.append(m.0, to: &out); out.append(contentsOf: "\",\"end\":\"".utf8); formatter.append(m.1, to: &out)
+                    out.append(contentsOf: "\",\"source\":\"\(m.2.name)\",\"mwh\":".utf8); NumberFormat.append(m.3, to: &out); out.append(0x7D)
+                }
+            }
+            out.append(contentsOf: "]}\n".utf8)
+            _ = request
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
+        return router
+    }
+
+    /// Reads a request body up to `limit` bytes, decompressing `Content-Encoding: zstd|gzip`.
+    static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        let raw: ByteBuffer
+        do { raw = try await request.body.collect(upTo: limit) } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "request body larger than \(limit) bytes")
+        }
+        let encoding = request.headers[.contentEncoding]?.lowercased() ?? "identity"
+        switch encoding {
+        case "identity", "":
+            return Array(buffer: raw)
+        case "zstd":
+            let d = ZstdDecompressor()
+            var out: [UInt8] = []
+            var tooLarge = false
+            do {
+                try raw.withUnsafeReadableBytes { p in
+                    try d.feed(p) { chunk in
+                        if out.count + chunk.count > limit { tooLarge = true; return }
+                        out.append(contentsOf: chunk)
+                    }
+                }
+                try d.finish()
+            } catch {
+                throw APIError(.badRequest, "bad_encoding", "body is not valid zstd")
+            }
+            if tooLarge { throw APIError(.contentTooLarge, "body_too_large", "decompressed body larger than \(limit) bytes") }
+            return out
+        case "gzip":
+            var buffer = raw
+            do {
+                let out = try buffer.decompress(with: .gzip(), maxSize: limit)
+                return Array(buffer: out)
+            } catch let e as CompressNIOError where e == .bufferOverflow {
+                throw APIError(.contentTooLarge, "body_too_large", "decompressed body larger than \(limit) bytes")
+            } catch {
+                throw APIError(.badRequest, "bad_encoding", "body is not valid gzip")
+            }
+        default:
+            throw APIError(.unsupportedMediaType, "bad_encoding", "Content-Encoding must be zstd, gzip or identity")
+        }
+    }
+}

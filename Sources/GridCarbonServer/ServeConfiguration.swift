@@ -1,0 +1,40 @@
+import GridCarbonModel
+
+/// Everything `gridcarbon serve` needs, with the specification's defaults: it starts with no
+/// configuration at all, on loopback, with the embedded factor tables.
+public struct ServeConfiguration: Sendable {
+    /// Data folder (aggregates, side outputs, write-ahead log, checkpoints).
+    public var dataDirectory = "./gridcarbon-data"
+    /// Meter registry CSV; nil starts with an empty registry (every meter is then `unknown_meter`).
+    public var registryPath: String?
+    /// TCP line ingest address.
+    public var tcpHost = "127.0.0.1"
+    public var tcpPort = 7070
+    /// HTTP API address.
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 8080
+    /// Engine settings.
+    public var engine = EngineSettings()
+    /// While no meter record arrives for this long (wall time), the watermark follows wall time.
+    public var idleTimeout: Micros = 60 * Time.microsPerSecond
+    /// Longest line accepted (TCP and HTTP), in bytes.
+    public var maxLineBytes = 64 * 1024
+    /// Largest HTTP request body, in bytes (after decompression as well).
+    public var maxBodyBytes = 256 * 1024 * 1024
+    /// How the write-ahead log is made durable.
+    public var fsync: FsyncPolicy = .batch
+    /// Write-ahead log segment size before it rolls over.
+    public var walSegmentBytes = 64 * 1024 * 1024
+
+    public init() {}
+}
+
+/// When the write-ahead log is fsynced.
+public enum FsyncPolicy: Sendable, Equatable {
+    /// Group commit: every acknowledgement waits for an fsync that covers it; concurrent writers share one.
+    case batch
+    /// At most every so many microseconds (acknowledgements wait for it).
+    case interval(Micros)
+    /// Never (acknowledged once written to the OS; for tests and throwaway runs).
+    case never
+}

@@ -1,0 +1,63 @@
+import CoreMetrics
+import GridCarbonEngine
+import GridCarbonModel
+import Metrics
+import Prometheus
+
+/// The daemon's metrics (swift-metrics, exported by swift-prometheus at `GET /metrics`).
+public final class ServerMetrics: @unchecked Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+    let records: [String: CoreMetrics.Counter]
+    let watermark: CoreMetrics.Gauge
+    let watermarkLag: CoreMetrics.Gauge
+    let meters: CoreMetrics.Gauge
+    let walBytes: CoreMetrics.Gauge
+    let fsyncSeconds: CoreMetrics.Timer
+    let windowWriteSeconds: CoreMetrics.Timer
+    let windows: CoreMetrics.Counter
+    let intensity: [Int: CoreMetrics.Gauge]
+    let emissionsToday: [Int: CoreMetrics.Gauge]
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        factory = PrometheusMetricsFactory(registry: registry)
+        var r: [String: CoreMetrics.Counter] = [:]
+        for outcome in ["accepted", "duplicate", "rejected", "late"] {
+            r[outcome] = CoreMetrics.Counter(label: "gridcarbon_records_total", dimensions: [("outcome", outcome)], factory: factory)
+        }
+        records = r
+        watermark = CoreMetrics.Gauge(label: "gridcarbon_watermark_seconds", factory: factory)
+        watermarkLag = CoreMetrics.Gauge(label: "gridcarbon_watermark_lag_seconds", factory: factory)
+        meters = CoreMetrics.Gauge(label: "gridcarbon_registry_meters", factory: factory)
+        walBytes = CoreMetrics.Gauge(label: "gridcarbon_wal_bytes", factory: factory)
+        fsyncSeconds = CoreMetrics.Timer(label: "gridcarbon_wal_fsync_seconds", factory: factory)
+        windowWriteSeconds = CoreMetrics.Timer(label: "gridcarbon_window_write_seconds", factory: factory)
+        windows = CoreMetrics.Counter(label: "gridcarbon_windows_written_total", factory: factory)
+        var i: [Int: CoreMetrics.Gauge] = [:], e: [Int: CoreMetrics.Gauge] = [:]
+        for reg in Region.provinces {
+            i[reg] = CoreMetrics.Gauge(label: "gridcarbon_intensity_last_hour_kg_per_kwh", dimensions: [("province", Region.codes[reg])], factory: factory)
+            e[reg] = CoreMetrics.Gauge(label: "gridcarbon_emissions_today_kg", dimensions: [("province", Region.codes[reg])], factory: factory)
+        }
+        intensity = i
+        emissionsToday = e
+    }
+
+    func count(_ c: LineCounts) {
+        if c.accepted > 0 { records["accepted"]?.increment(by: c.accepted) }
+        if c.duplicate > 0 { records["duplicate"]?.increment(by: c.duplicate) }
+        if c.rejected > 0 { records["rejected"]?.increment(by: c.rejected) }
+        if c.late > 0 { records["late"]?.increment(by: c.late) }
+    }
+
+    /// A closed window: hourly windows set the per-province intensity gauges.
+    func window(_ w: ClosedWindow, registry r: Registry) {
+        windows.increment()
+        guard w.length == Time.microsPerHour else { return }
+        for row in w.rows where row.level == .province && row.energy > 0 {
+            intensity[Int(row.key)]?.record(row.co2 / row.energy)
+        }
+    }
+
+    public func text() -> [UInt8] { registry.emitToBuffer() }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import GridCarbonIO
+import GridCarbonModel
+import GridCarbonServer
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon: TCP and HTTP ingest, a write-ahead log, aggregates written as windows close.",
+        discussion: """
+        With no options it listens on loopback (TCP 127.0.0.1:7070, HTTP 127.0.0.1:8080), uses the \
+        embedded factor tables and writes to ./gridcarbon-data. Accepted records are in the \
+        write-ahead log (DATA/wal/) before they are acknowledged; after a crash a restart replays it \
+        and writes the same files. SIGTERM or SIGINT stop it cleanly.
+
+        Send records over TCP, one line each; `!sync` answers `ok <taken> <rejected>` once all lines \
+        before it are durable:
+          printf 'r,M1,2026-11-18T10:00:00+08:00,1000\\n!sync\\n' | nc -q1 127.0.0.1 7070
+        or over HTTP:
+          curl --data-binary @records.csv http://127.0.0.1:8080/v1/records
+          curl 'http://127.0.0.1:8080/v1/aggregates?window=1h&level=province'
+          curl http://127.0.0.1:8080/metrics
+
+        Off loopback every endpoint but /healthz needs a bearer token: give --tokens FILE with lines \
+        `ROLE[,ROLE] TOKEN` (roles ingest, read, admin); TCP clients send `!auth TOKEN` first.
+        """
+    )
+
+    @Option(help: ArgumentHelp("Meter registry CSV.", valueName: "file"))
+    var registry: String?
+
+    @Option(help: ArgumentHelp("Data folder. (default: ./gridcarbon-data)", valueName: "dir"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("TCP line ingest address. (default: 127.0.0.1:7070)", valueName: "host:port"))
+    var tcp: String?
+
+    @Option(help: ArgumentHelp("HTTP API address. (default: 127.0.0.1:8080)", valueName: "host:port"))
+    var http: String?
+
+    @Option(help: ArgumentHelp("Bearer tokens file (ROLE[,ROLE] TOKEN per line); required off loopback.", valueName: "file"))
+    var tokens: String?
+
+    @Option(help: ArgumentHelp("Write-ahead log fsync: batch (group commit, default), interval:10ms, or never.", valueName: "policy"))
+    var fsync: String?
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Wall time without meter records after which the watermark follows the clock. (default: 60s)", valueName: "duration"))
+    var idleTimeout: String?
+
+    @OptionGroup(title: "Engine settings")
+    var engine: SettingsOptions
+
+    func run() async throws {
+        var engine = self.engine
+        try await engine.load()
+        let file = engine.file
+        var config = ServeConfiguration()
+        config.engine = try engine.settings()
+        let (annual, sources) = try engine.tables()
+        config.registryPath = registry ?? file.string("registry")
+        config.dataDirectory = data ?? file.string("data") ?? "./gridcarbon-data"
+        (config.tcpHost, config.tcpPort) = try address(tcp ?? file.string("tcp") ?? "127.0.0.1:7070", "tcp")
+        (config.httpHost, config.httpPort) = try address(http ?? file.string("http") ?? "127.0.0.1:8080", "http")
+        let policy = fsync ?? file.string("fsync") ?? "batch"
+        switch policy {
+        case "batch": config.fsync = .batch
+        case "never": config.fsync = .never
+        default:
+            guard policy.hasPrefix("interval:"), let d = DurationFormat.parse(String(policy.dropFirst(9))), d > 0 else {
+                throw ValidationError("fsync '\(policy)' must be batch, never or interval:DURATION (interval:10ms)")
+            }
+            config.fsync = .interval(d)
+        }
+        if let t = idleTimeout ?? file.string("idle_timeout") {
+            guard let d = DurationFormat.parse(t) else { throw ValidationError("idle-timeout '\(t)' is not a duration such as 60s") }
+            config.idleTimeout = d
+        }
+        if let v = file.string("max_line_bytes") { config.maxLineBytes = Int(v) ?? config.maxLineBytes }
+        if let v = file.string("max_body_bytes") { config.maxBodyBytes = Int(v) ?? config.maxBodyBytes }
+        var logger = Logger(label: "gridcarbon")
+        logger.logLevel = .info
+        do {
+            try await Daemon.run(configuration: config, tokensPath: tokens ?? file.string("tokens"), annual: annual, sources: sources, logger: logger)
+        } catch let e as IOError {
+            printError("gridcarbon serve: \(e)\n")
+            throw ExitCode(e.path == "tokens" ? 2 : 1)
+        } catch let e as TableError {
+            printError("gridcarbon serve: registry \(e)\n")
+            throw ExitCode(1)
+        }
+    }
+
+    func address(_ text: String, _ name: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("\(name) '\(text)' must be HOST:PORT")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import GridCarbonIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `gridcarbon` binary, started by a test on loopback ports of its own.
+final class DaemonProcess {
+    static var repoRoot: String {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }
+    static var binary: String { repoRoot + "/.build/debug/gridcarbon" }
+    static var shared: String { repoRoot + "/../shared" }
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+
+    let process = Process()
+    let tcpPort: Int
+    let httpPort: Int
+    let log: String
+
+    init(data: String, registry: String, extra: [String] = []) throws {
+        tcpPort = Self.freePort()
+        httpPort = Self.freePort()
+        log = data + ".log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--registry", registry, "--data", data, "--tcp", "127.0.0.1:\(tcpPort)", "--http", "127.0.0.1:\(httpPort)"] + extra
+        let handle = FileHandle(forWritingAtPath: log)!
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        // Ready when HTTP answers /readyz.
+        for _ in 0..<300 {
+            if (try? http("GET", "/readyz").status) == 200 { return }
+            usleep(20_000)
+        }
+        throw IOError(path: log, message: "daemon did not become ready: \(String(decoding: (try? Files.read(log)) ?? [], as: UTF8.self))")
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// kill -9.
+    func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// A plain HTTP/1.1 request over a real socket.
+    func http(_ method: String, _ path: String, body: [UInt8] = [], headers: [String: String] = [:]) throws -> (status: Int, body: String) {
+        let c = try TCPClient(port: httpPort)
+        var req = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        for (k, v) in headers { req += "\(k): \(v)\r\n" }
+        req += "\r\n"
+        try c.send(Array(req.utf8) + body)
+        let response = String(decoding: try c.readAll(), as: UTF8.self)
+        let status = Int(response.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let bodyText = response.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return (status, bodyText)
+    }
+}
+
+/// A blocking TCP client on loopback.
+final class TCPClient {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if r != 0 { close(fd); throw IOError(path: "127.0.0.1:\(port)", errno: errno, doing: "connect") }
+        var tv = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try Files.writeAll(fd, $0, path: "socket") }
+    }
+
+    func send(_ s: String) throws { try send(Array(s.utf8)) }
+
+    /// Reads one line (without the newline).
+    func readLine() throws -> String {
+        var out: [UInt8] = []
+        var c: UInt8 = 0
+        while true {
+            let n = recv(fd, &c, 1, 0)
+            if n <= 0 { throw IOError(path: "socket", message: "connection closed before a line; got '\(String(decoding: out, as: UTF8.self))'") }
+            if c == 0x0A { return String(decoding: out, as: UTF8.self) }
+            out.append(c)
+        }
+    }
+
+    func readAll() throws -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return out }
+            out.append(contentsOf: buf[0..<n])
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import GridCarbonIO
+@testable import GridCarbonModel
+
+/// The daemon over real sockets: what goes in over TCP and HTTP ends up in the same files as a
+/// `replay` of the same lines; a `kill -9` loses nothing that was acknowledged.
+@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+struct DaemonTests {
+    let example = DaemonProcess.shared + "/examples/basic"
+
+    func scratch(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "gridcarbon-daemon-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// The example's record lines, comment and blank lines dropped.
+    var lines: [String] {
+        String(decoding: (try? Files.read(example + "/records.csv")) ?? [], as: UTF8.self)
+            .split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
+    }
+
+    func replay(_ lines: [String], into dir: String) throws {
+        let input = dir + "/input.csv"
+        try Files.writeAtomically(input, Array((lines.joined(separator: "\n") + "\n").utf8), sync: false)
+        var job = ReplayJob(registryPath: example + "/registry.csv", dataDirectory: dir + "/data", inputs: [input])
+        job.sync = false
+        _ = try Replay.run(job)
+    }
+
+    func aggregates(_ data: String) throws -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        for f in try Files.walk(data + "/aggregates", suffix: ".csv.zst") {
+            out[String(f.dropFirst(data.count))] = try Files.read(f)
+        }
+        return out
+    }
+
+    /// Waits until the daemon has written `count` aggregate files (the idle watermark closes them).
+    func waitForFiles(_ data: String, _ count: Int) throws {
+        for _ in 0..<500 {
+            if ((try? Files.walk(data + "/aggregates", suffix: ".csv.zst")) ?? []).count >= count { return }
+            usleep(20_000)
+        }
+        Issue.record("daemon wrote \(((try? Files.walk(data + "/aggregates", suffix: ".csv.zst")) ?? []).count) files, expected \(count)")
+    }
+
+    @Test func tcpAndHTTPIngestEqualReplay() throws {
+        let dir = scratch("ingest")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = try DaemonProcess(data: dir + "/serve", registry: example + "/registry.csv", extra: ["--idle-timeout", "1s"])
+        let all = lines
+        let half = all.count / 2
+        // First half over TCP, in two batches, each acknowledged once durable.
+        let tcp = try TCPClient(port: d.tcpPort)
+        try tcp.send(all[..<5].joined(separator: "\n") + "\n!sync\n")
+        #expect(try tcp.readLine() == "ok 5 0")
+        try tcp.send(all[5..<half].joined(separator: "\n") + "\n!sync\n")
+        let second = try tcp.readLine()
+        #expect(second.hasPrefix("ok "))
+        // The rest over HTTP.
+        let r = try d.http("POST", "/v1/records", body: Array((all[half...].joined(separator: "\n") + "\n").utf8))
+        #expect(r.status == 200)
+        #expect(r.body.contains("\"rejected\":2"))
+        #expect(r.body.contains("\"reason\":\"unknown_meter\""))
+        try waitForFiles(dir + "/serve", 6)
+        let agg = try d.http("GET", "/v1/aggregates?window=1h&level=province")
+        #expect(agg.status == 200 && agg.body.contains("\"key\":\"CN-GD\""))
+        #expect(try d.http("GET", "/v1/aggregates?window=7m").status == 400)
+        #expect(try d.http("GET", "/v1/totals?level=province&key=CN-GD").body.contains("\"key\":\"CN-GD\""))
+        #expect(try d.http("GET", "/metrics").body.contains("gridcarbon_records_total"))
+        #expect(d.stop() == 0)
+        try replay(all, into: dir + "/replay")
+        let served = try aggregates(dir + "/serve"), replayed = try aggregates(dir + "/replay/data")
+        #expect(served.keys.sorted() == replayed.keys.sorted())
+        for (k, v) in replayed { #expect(served[k] == v, "\(k)") }
+    }
+
+    @Test func killNineLosesNothingAcknowledged() throws {
+        let dir = scratch("crash")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let all = lines
+        var d = try DaemonProcess(data: dir + "/serve", registry: example + "/registry.csv", extra: ["--idle-timeout", "1h"])
+        let tcp = try TCPClient(port: d.tcpPort)
+        try tcp.send(all[..<14].joined(separator: "\n") + "\n!sync\n")
+        #expect(try tcp.readLine().hasPrefix("ok "))
+        d.crash()
+        d = try DaemonProcess(data: dir + "/serve", registry: example + "/registry.csv", extra: ["--idle-timeout", "1s"])
+        let tcp2 = try TCPClient(port: d.tcpPort)
+        try tcp2.send(all[14...].joined(separator: "\n") + "\n!sync\n")
+        #expect(try tcp2.readLine().hasPrefix("ok "))
+        try waitForFiles(dir + "/serve", 6)
+        #expect(d.stop() == 0)
+        try replay(all, into: dir + "/replay")
+        let served = try aggregates(dir + "/serve"), replayed = try aggregates(dir + "/replay/data")
+        #expect(served.keys.sorted() == replayed.keys.sorted())
+        for (k, v) in replayed { #expect(served[k] == v, "\(k)") }
+        // Side outputs hold each rejection once, though the first process's log was replayed.
+        let rejected = try Files.walk(dir + "/serve/rejected", suffix: ".zst").flatMap { f in
+            String(decoding: try Zstd.decompress(Files.read(f)), as: UTF8.self).split(separator: "\n")
+        }
+        #expect(rejected.count == 2)
+    }
+
+    @Test func badRequestsGetJSONErrors() throws {
+        let dir = scratch("errors")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = try DaemonProcess(data: dir + "/serve", registry: example + "/registry.csv")
+        defer { d.stop() }
+        let notZstd = try d.http("POST", "/v1/records", body: Array("r,M1,1,1\n".utf8), headers: ["Content-Encoding": "zstd"])
+        #expect(notZstd.status == 400 && notZstd.body.contains("\"error\":\"bad_encoding\""))
+        let brotli = try d.http("POST", "/v1/records", body: [1, 2, 3], headers: ["Content-Encoding": "br"])
+        #expect(brotli.status == 415)
+        #expect(try d.http("GET", "/v1/totals?level=planet").status == 400)
+        #expect(try d.http("GET", "/nope").status == 404)
+        // zstd-compressed bodies are accepted.
+        let z = try Zstd.compress(Array("r,M1,2026-11-18T10:00:00+08:00,1000\n".utf8))
+        let ok = try d.http("POST", "/v1/records", body: z, headers: ["Content-Encoding": "zstd"])
+        #expect(ok.status == 200 && ok.body.contains("\"accepted\":1"))
+    }
+}

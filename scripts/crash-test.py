@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Crash test for `gridcarbon serve` (SPEC §6 durability).
+
+Streams a simulated fleet into a real daemon over TCP in chunks, each closed by `!sync`; kills the
+daemon with SIGKILL at random moments; restarts it and resends every chunk that was not
+acknowledged (re-sent lines come back as duplicates or late, and change nothing). At the end the
+daemon's aggregate files must be byte-identical to a `gridcarbon replay` of the same records.
+
+    scripts/crash-test.py [--kills 3] [--meters 300] [--bin .build/debug/gridcarbon] [--seed N]
+"""
+import argparse, glob, os, random, shutil, signal, socket, subprocess, sys, tempfile, time
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+class Daemon:
+    def __init__(self, binary, registry, data, idle):
+        self.tcp, self.http = free_port(), free_port()
+        self.log = open(data + ".log", "ab")
+        self.proc = subprocess.Popen([binary, "serve", "--registry", registry, "--data", data,
+                                      "--tcp", f"127.0.0.1:{self.tcp}", "--http", f"127.0.0.1:{self.http}",
+                                      "--idle-timeout", idle], stdout=self.log, stderr=self.log)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.tcp), timeout=0.2).close()
+                socket.create_connection(("127.0.0.1", self.http), timeout=0.2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise SystemExit(f"crash-test: daemon exited {self.proc.returncode}; see {data}.log")
+                time.sleep(0.05)
+        raise SystemExit("crash-test: daemon did not start")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL); self.proc.wait()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=120)
+
+def send_chunks(daemon, chunks, start, kill_after=None):
+    """Sends chunks[start:] with !sync after each; returns the index of the first chunk not acknowledged."""
+    sock = socket.create_connection(("127.0.0.1", daemon.tcp))
+    f = sock.makefile("rb")
+    acked = start
+    killer_at = time.time() + kill_after if kill_after is not None else None
+    try:
+        for i in range(start, len(chunks)):
+            sock.sendall(chunks[i] + b"!sync\n")
+            if killer_at is not None and time.time() >= killer_at:
+                daemon.kill9()
+                return acked
+            line = f.readline()
+            if not line.startswith(b"ok "):
+                return acked
+            acked = i + 1
+    except (BrokenPipeError, ConnectionResetError):
+        return acked
+    finally:
+        sock.close()
+    return acked
+
+def aggregates(data):
+    out = {}
+    for p in glob.glob(os.path.join(data, "aggregates", "**", "*.csv.zst"), recursive=True):
+        out[os.path.relpath(p, data)] = open(p, "rb").read()
+    return out
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kills", type=int, default=3)
+    ap.add_argument("--meters", type=int, default=300)
+    ap.add_argument("--bin", default=".build/debug/gridcarbon")
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    work = tempfile.mkdtemp(prefix="gridcarbon-crash-")
+    try:
+        # Two days ago, so wall-clock watermark moves close every window of it.
+        start = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 - 2 * 86400))
+        subprocess.run([a.bin, "simulate", "--meters", str(a.meters), "--start", start, "--seed", str(a.seed % 100000),
+                        "--disorder", "300", "--jitter", "60", "--duplicates", "0.002", "--resets", "0.0005",
+                        "--gaps", "0.0005", "--bad-lines", "0.001", "--interval-share", "0.1", "--out", f"{work}/sim"],
+                       check=True, stderr=subprocess.DEVNULL)
+        lines = open(f"{work}/sim/records.csv", "rb").read().splitlines(keepends=True)
+        size = max(100, len(lines) // 200)
+        chunks = [b"".join(lines[i:i + size]) for i in range(0, len(lines), size)]
+        data = f"{work}/serve"
+        acked, kills = 0, 0
+        while kills < a.kills and acked < len(chunks):
+            d = Daemon(a.bin, f"{work}/sim/registry.csv", data, "1h")
+            kill_after = rng.uniform(0.05, 1.5)
+            acked = send_chunks(d, chunks, acked, kill_after=kill_after)
+            if d.proc.poll() is None:
+                d.kill9()
+            kills += 1
+            print(f"crash-test: kill -9 #{kills} after {kill_after:.2f} s, {acked}/{len(chunks)} chunks acknowledged")
+        # The last run: the rest of the records, then the wall-clock watermark closes every window.
+        d = Daemon(a.bin, f"{work}/sim/registry.csv", data, "1s")
+        acked = send_chunks(d, chunks, acked)
+        assert acked == len(chunks), "the daemon stopped acknowledging"
+        want = None
+        for _ in range(600):
+            time.sleep(0.2)
+            have = len(aggregates(data))
+            if have and have == want:
+                break
+            want = have
+        code = d.stop()
+        assert code == 0, f"daemon exit status {code}"
+        subprocess.run([a.bin, "replay", "--registry", f"{work}/sim/registry.csv", "--data", f"{work}/replay",
+                        "--no-progress", "--no-fsync", f"{work}/sim/records.csv"], check=True, stdout=subprocess.DEVNULL)
+        served, replayed = aggregates(data), aggregates(f"{work}/replay")
+        missing = sorted(set(replayed) - set(served)); extra = sorted(set(served) - set(replayed))
+        differ = sorted(k for k in replayed if k in served and served[k] != replayed[k])
+        if missing or extra or differ:
+            print(f"crash-test: FAIL (seed {a.seed}): {len(missing)} files missing, {len(extra)} extra, {len(differ)} differ; e.g. {(missing + extra + differ)[:3]}")
+            print(f"crash-test: work folder kept: {work}")
+            a.keep = True
+            sys.exit(1)
+        print(f"crash-test: {len(replayed)} aggregate files byte-identical to replay after {kills} kill -9 (seed {a.seed})")
+        print("crash-test: 1 passed, 0 failed")
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+if __name__ == "__main__":
+    main()
