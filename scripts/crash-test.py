@@ -19,7 +19,11 @@ class Daemon:
         self.log = open(data + ".log", "ab")
         self.proc = subprocess.Popen([binary, "serve", "--registry", registry, "--data", data,
                                       "--tcp", f"127.0.0.1:{self.tcp}", "--http", f"127.0.0.1:{self.http}",
-                                      "--idle-timeout", idle], stdout=self.log, stderr=self.log)
+                                      "--idle-timeout", idle,
+                                      # Small segments and frequent checkpoints: every kill lands near a
+                                      # segment roll, a checkpoint or a log truncation.
+                                      "--wal-segment-bytes", "65536", "--checkpoint-bytes", "200000"],
+                                     stdout=self.log, stderr=self.log)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:

@@ -59,6 +59,27 @@ public final class OutputDirectory: EngineSink {
         }
     }
 
+    /// Sizes in bytes of the current rejected, late and anomalies files (after a ``flush()``).
+    public func sideOutputSizes() -> [Int64] {
+        [rejected, late, anomalies].map { s in
+            var st = stat()
+            return stat(s.path, &st) == 0 ? Int64(st.st_size) : 0
+        }
+    }
+
+    /// Continues side outputs in files named `name`, cut back to `sizes` (what they held at a
+    /// checkpoint: anything after it is written again by the log replay).
+    public func resumeSideOutputs(name: String, sizes: [Int64]) throws {
+        try switchSideOutputs(to: name, fresh: false)
+        for (s, size) in zip([rejected, late, anomalies], sizes) {
+            var st = stat()
+            if stat(s.path, &st) == 0 && Int64(st.st_size) > size {
+                let fd = open(s.path, O_WRONLY | O_CLOEXEC)
+                if fd >= 0 { ftruncate(fd, off_t(size)); fsync(fd); close(fd) }
+            }
+        }
+    }
+
     /// Throws the first write error the sink met (the engine's callbacks cannot throw).
     public func check() throws {
         if let e = pendingError { throw e }

@@ -4,6 +4,10 @@ import GridCarbonIO
 import GridCarbonModel
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What one submitted batch did.
 public struct BatchOutcome: Sendable {
     public var counts = LineCounts()
@@ -45,6 +49,8 @@ public final class EngineHost: @unchecked Sendable {
     /// Called on the engine queue after each window is written (metrics, alerts).
     public var onWindow: (@Sendable (ClosedWindow, _ writeSeconds: Double) -> Void)?
     public private(set) var recoveredEntries = 0
+    /// LSN of the newest checkpoint written or loaded.
+    public private(set) var checkpointLSN: Int64 = 0
 
     public init(configuration: ServeConfiguration, registry: Registry, annual: AnnualFactorTable = .embedded,
                 sources: SourceFactorTable = .embedded, logger: Logger) throws {
@@ -58,13 +64,24 @@ public final class EngineHost: @unchecked Sendable {
         output.sourceNames = { [unowned engine] in engine.sourceNames }
         lastActivity = Clock.now()
 
-        // Recovery: replay the whole log, in order, exactly as it was applied.
+        // Recovery: the newest checkpoint that loads, then the log after it, in order, exactly as
+        // it was applied.
         let walDir = data + "/wal"
         var entries = 0
         let engine = self.engine, output = self.output
         var segment: Int64 = -1
+        var from: Int64 = 0
+        if let c = try Self.loadCheckpoint(directory: data + "/checkpoint", into: engine, logger: logger) {
+            from = c.lsn
+            segment = c.sideSegment
+            checkpointLSN = c.lsn
+            try output.resumeSideOutputs(name: Self.sideName(c.sideSegment), sizes: c.sideSizes)
+        }
         let segments = try WriteAheadLog.segments(walDir).map(\.start)
-        let end = try WriteAheadLog.recover(directory: walDir) { after, payload in
+        if from > 0, let first = segments.first, first > from {
+            throw IOError(path: walDir, message: "the write-ahead log starts at \(first) but the checkpoint needs it from \(from): log segments are missing")
+        }
+        let end = try WriteAheadLog.recover(directory: walDir, from: from) { after, payload in
             // Side outputs are named after the segment an entry is in, and rewritten on replay.
             let start = segments.last { $0 < after } ?? 0
             if start != segment {
@@ -156,6 +173,7 @@ public final class EngineHost: @unchecked Sendable {
                     self.lastActivity = now
                 }
                 try self.output.check()
+                self.checkpointIfDue()
                 let result = outcome
                 self.wal.whenDurable(lsn) { done(.success(result)) }
             } catch {
@@ -259,6 +277,71 @@ public final class EngineHost: @unchecked Sendable {
         }
     }
 
+    // MARK: - Checkpoints
+
+    /// On the queue: writes a checkpoint of the engine at the current log position, then drops the
+    /// log segments and checkpoints it makes unnecessary. The file holds the LSN, the side-output
+    /// segment and its files' sizes, and the engine's own checkpoint.
+    func writeCheckpoint() throws {
+        try output.flush()
+        let lsn = wal.endLSN
+        let sizes = output.sideOutputSizes()
+        var file = Array("GCHOST01".utf8)
+        Self.put(lsn, &file)
+        Self.put(sideOutputSegment, &file)
+        for v in sizes { Self.put(v, &file) }
+        file.append(contentsOf: engine.checkpoint())
+        let dir = configuration.dataDirectory + "/checkpoint"
+        let digits = String(lsn)
+        let path = "\(dir)/checkpoint-\(String(repeating: "0", count: max(0, 20 - digits.count)))\(digits).bin"
+        try Files.writeAtomically(path, file)
+        checkpointLSN = lsn
+        // Keep this checkpoint and the one before it; the log from the older one on stays.
+        let all = try Files.list(dir).filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".bin") }.sorted()
+        for old in all.dropLast(2) { unlink("\(dir)/\(old)") }
+        if all.count >= 2, let keep = Int64(all[all.count - 2].dropFirst(11).dropLast(4)) {
+            try wal.truncate(before: keep)
+        }
+        logger.debug("checkpoint written", metadata: ["lsn": "\(lsn)", "bytes": "\(file.count)"])
+    }
+
+    /// Checkpoints when enough log has accumulated since the last one (on the queue).
+    func checkpointIfDue() {
+        guard wal.endLSN - checkpointLSN >= configuration.checkpointBytes else { return }
+        do { try writeCheckpoint() } catch {
+            logger.error("checkpoint failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    struct LoadedCheckpoint {
+        var lsn: Int64
+        var sideSegment: Int64
+        var sideSizes: [Int64]
+    }
+
+    /// Restores the newest checkpoint that loads; an unreadable one is skipped for the one before it.
+    static func loadCheckpoint(directory: String, into engine: Engine, logger: Logger) throws -> LoadedCheckpoint? {
+        guard Files.isDirectory(directory) else { return nil }
+        let names = try Files.list(directory).filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".bin") }.sorted().reversed()
+        for name in names {
+            let bytes = try Files.read("\(directory)/\(name)")
+            guard bytes.count >= 48, bytes.prefix(8).elementsEqual("GCHOST01".utf8) else {
+                logger.warning("skipping checkpoint that is not one", metadata: ["file": "\(name)"])
+                continue
+            }
+            let values = bytes.withUnsafeBytes { p in (0..<5).map { p.loadUnaligned(fromByteOffset: 8 + $0 * 8, as: Int64.self) } }
+            do {
+                try bytes.withUnsafeBytes { try engine.restore(from: UnsafeRawBufferPointer(rebasing: $0[48...])) }
+            } catch {
+                logger.warning("skipping checkpoint that does not restore", metadata: ["file": "\(name)", "error": "\(error)"])
+                continue
+            }
+            logger.info("restored checkpoint", metadata: ["file": "\(name)", "lsn": "\(values[0])"])
+            return LoadedCheckpoint(lsn: values[0], sideSegment: values[1], sideSizes: Array(values[2...]))
+        }
+        return nil
+    }
+
     // MARK: - Shutdown and queries
 
     /// Stops the clock, makes everything durable and flushes side outputs. Windows still open stay
@@ -270,6 +353,8 @@ public final class EngineHost: @unchecked Sendable {
                 do {
                     try self.output.flush()
                     try self.wal.syncNow()
+                    // A checkpoint at shutdown makes the next start quick.
+                    if self.wal.endLSN > self.checkpointLSN { try self.writeCheckpoint() }
                 } catch {
                     self.logger.error("shutdown flush failed", metadata: ["error": "\(error)"])
                 }

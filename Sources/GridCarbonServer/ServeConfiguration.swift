@@ -25,6 +25,9 @@ public struct ServeConfiguration: Sendable {
     public var fsync: FsyncPolicy = .batch
     /// Write-ahead log segment size before it rolls over.
     public var walSegmentBytes = 64 * 1024 * 1024
+    /// A checkpoint of the engine is written after this much log (and at shutdown); older log
+    /// segments are then removed.
+    public var checkpointBytes: Int64 = 256 * 1024 * 1024
 
     public init() {}
 }

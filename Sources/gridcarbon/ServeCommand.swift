@@ -48,6 +48,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Wall time without meter records after which the watermark follows the clock. (default: 60s)", valueName: "duration"))
     var idleTimeout: String?
 
+    @Option(name: .customLong("checkpoint-bytes"), help: ArgumentHelp("Write an engine checkpoint after this many bytes of log, then drop older log segments. (default: 268435456)", valueName: "n"))
+    var checkpointBytes: Int64?
+
+    @Option(name: .customLong("wal-segment-bytes"), help: ArgumentHelp("Write-ahead log segment size. (default: 67108864)", valueName: "n"))
+    var walSegmentBytes: Int?
+
     @OptionGroup(title: "Engine settings")
     var engine: SettingsOptions
 
@@ -75,6 +81,14 @@ struct ServeCommand: AsyncParsableCommand {
         if let t = idleTimeout ?? file.string("idle_timeout") {
             guard let d = DurationFormat.parse(t) else { throw ValidationError("idle-timeout '\(t)' is not a duration such as 60s") }
             config.idleTimeout = d
+        }
+        if let v = checkpointBytes ?? file.string("checkpoint_bytes").flatMap({ Int64($0) }) {
+            guard v > 0 else { throw ValidationError("checkpoint-bytes must be positive") }
+            config.checkpointBytes = v
+        }
+        if let v = walSegmentBytes ?? file.string("wal_segment_bytes").flatMap({ Int($0) }) {
+            guard v >= 4096 else { throw ValidationError("wal-segment-bytes must be at least 4096") }
+            config.walSegmentBytes = v
         }
         if let v = file.string("max_line_bytes") { config.maxLineBytes = Int(v) ?? config.maxLineBytes }
         if let v = file.string("max_body_bytes") { config.maxBodyBytes = Int(v) ?? config.maxBodyBytes }

@@ -111,7 +111,8 @@ struct SettingsOptions: ParsableArguments {
 struct ConfigFile: Sendable {
     static let keys: Set<String> = ["zone", "resolution", "windows", "levels", "reorder_window", "span_horizon", "max_gap", "max_future",
                                     "factors", "source_factors", "source_basis", "registry", "data",
-                                    "tcp", "http", "tokens", "fsync", "idle_timeout", "max_line_bytes", "max_body_bytes"]
+                                    "tcp", "http", "tokens", "fsync", "idle_timeout", "max_line_bytes", "max_body_bytes",
+                                    "checkpoint_bytes", "wal_segment_bytes"]
     let reader: ConfigReader?
 
     static let empty = ConfigFile(reader: nil)
