@@ -38,6 +38,7 @@ public enum Daemon {
         let metrics = ServerMetrics()
         let r = registry
         host.onWindow = { w, _ in metrics.window(w, registry: r) }
+        host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
         let readyFlag = ReadyFlag()
         let tcp = TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })

@@ -266,6 +266,18 @@ public final class EngineHost: @unchecked Sendable {
         onWindow?(w, 0)
     }
 
+    /// p50, p99 and max of the last 10,000 window writes (slot close to file renamed), in seconds.
+    public func windowWriteLatency() async -> (p50: Double, p99: Double, max: Double, count: Int) {
+        await withCheckedContinuation { c in
+            queue.async {
+                let v = self.sink.writeSeconds.sorted()
+                guard !v.isEmpty else { c.resume(returning: (0, 0, 0, 0)); return }
+                let at = { (q: Double) in v[min(v.count - 1, Int((Double(v.count) * q).rounded(.up)) - 1)] }
+                c.resume(returning: (at(0.5), at(0.99), v.last!, v.count))
+            }
+        }
+    }
+
     /// The newest closed windows of a length (all lengths when nil), oldest first.
     public func recentWindows(length: Micros?) async -> [ClosedWindow] {
         await withCheckedContinuation { c in
@@ -376,6 +388,12 @@ public final class EngineHost: @unchecked Sendable {
     }
 
     public var walBytes: Int64 { wal.diskBytes() }
+
+    /// Called after every log fsync with its duration (metrics).
+    public var onSync: (@Sendable (_ seconds: Double, _ bytes: Int64) -> Void)? {
+        get { wal.onSync }
+        set { wal.onSync = newValue }
+    }
 }
 
 extension FsyncPolicy {
@@ -406,8 +424,14 @@ final class HostSink: EngineSink {
     func late(line: UnsafeRawBufferPointer, origin: LineOrigin) { output.late(line: line, origin: origin) }
     func lateSpan(_ span: LateSpan) { output.lateSpan(span) }
     func anomaly(_ anomaly: Anomaly) { output.anomaly(anomaly) }
+    /// Seconds from a window's slot closing to its file renamed into place, newest last.
+    var writeSeconds: [Double] = []
+
     func windowClosed(_ window: ClosedWindow) {
+        let t0 = Clock.monotonic()
         output.windowClosed(window)
+        writeSeconds.append(Clock.monotonic() - t0)
+        if writeSeconds.count > 10_000 { writeSeconds.removeFirst(writeSeconds.count - 10_000) }
         windowObserver?(window)
     }
 }

@@ -47,6 +47,12 @@ public enum HTTPAPI {
             metrics.walBytes.record(wal)
             let (w, meters) = await host.read { ($0.watermark, $0.registry.count) }
             metrics.meters.record(meters)
+            let lat = await host.windowWriteLatency()
+            if lat.count > 0 {
+                metrics.windowWrite["p50"]?.record(lat.p50)
+                metrics.windowWrite["p99"]?.record(lat.p99)
+                metrics.windowWrite["max"]?.record(lat.max)
+            }
             if w > Time.distantPast && w < Time.distantFuture {
                 metrics.watermark.record(Double(w) / 1e6)
                 metrics.watermarkLag.record(Double(Clock.now() - w) / 1e6)

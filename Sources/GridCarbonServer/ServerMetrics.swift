@@ -16,6 +16,7 @@ public final class ServerMetrics: @unchecked Sendable {
     let fsyncSeconds: CoreMetrics.Timer
     let windowWriteSeconds: CoreMetrics.Timer
     let windows: CoreMetrics.Counter
+    let windowWrite: [String: CoreMetrics.Gauge]
     let intensity: [Int: CoreMetrics.Gauge]
     let emissionsToday: [Int: CoreMetrics.Gauge]
 
@@ -34,6 +35,10 @@ public final class ServerMetrics: @unchecked Sendable {
         fsyncSeconds = CoreMetrics.Timer(label: "gridcarbon_wal_fsync_seconds", factory: factory)
         windowWriteSeconds = CoreMetrics.Timer(label: "gridcarbon_window_write_seconds", factory: factory)
         windows = CoreMetrics.Counter(label: "gridcarbon_windows_written_total", factory: factory)
+        let f = factory
+        windowWrite = Dictionary(uniqueKeysWithValues: ["p50", "p99", "max"].map {
+            ($0, CoreMetrics.Gauge(label: "gridcarbon_window_write_seconds_\($0)", factory: f))
+        })
         var i: [Int: CoreMetrics.Gauge] = [:], e: [Int: CoreMetrics.Gauge] = [:]
         for reg in Region.provinces {
             i[reg] = CoreMetrics.Gauge(label: "gridcarbon_intensity_last_hour_kg_per_kwh", dimensions: [("province", Region.codes[reg])], factory: factory)
@@ -60,4 +65,8 @@ public final class ServerMetrics: @unchecked Sendable {
     }
 
     public func text() -> [UInt8] { registry.emitToBuffer() }
+
+    func fsync(seconds: Double) {
+        fsyncSeconds.recordNanoseconds(Int64(seconds * 1e9))
+    }
 }

@@ -22,7 +22,7 @@ final class DaemonProcess {
     let httpPort: Int
     let log: String
 
-    init(data: String, registry: String, extra: [String] = []) throws {
+    init(data: String, registry: String, extra: [String] = [], readyToken: String? = nil) throws {
         tcpPort = Self.freePort()
         httpPort = Self.freePort()
         log = data + ".log"
@@ -36,7 +36,7 @@ final class DaemonProcess {
         try process.run()
         // Ready when HTTP answers /readyz.
         for _ in 0..<300 {
-            if (try? http("GET", "/readyz").status) == 200 { return }
+            if (try? http("GET", "/readyz", headers: readyToken.map { ["Authorization": "Bearer \($0)"] } ?? [:]).status) == 200 { return }
             usleep(20_000)
         }
         throw IOError(path: log, message: "daemon did not become ready: \(String(decoding: (try? Files.read(log)) ?? [], as: UTF8.self))")

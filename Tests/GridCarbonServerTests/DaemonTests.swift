@@ -120,3 +120,58 @@ struct DaemonTests {
         #expect(ok.status == 200 && ok.body.contains("\"accepted\":1"))
     }
 }
+
+/// Bearer tokens and limits (§6): 401 without a token, 403 without the role, 413 for a body over
+/// the bound; TCP producers authenticate with `!auth TOKEN`.
+@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+struct AuthTests {
+    @Test func tokensRolesAndLimits() throws {
+        let dir = NSTemporaryDirectory() + "gridcarbon-auth-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ingest = "ingest-token-0123456789", reader = "read-token-0123456789ab", admin = "admin-token-0123456789a"
+        try Files.writeAtomically(dir + "/tokens", Array("# role token\ningest \(ingest)\nread \(reader)\nadmin \(admin)\n".utf8), sync: false)
+        try Files.writeAtomically(dir + "/config.json", Array(#"{"max_body_bytes": "2000"}"#.utf8), sync: false)
+        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.shared + "/examples/basic/registry.csv",
+                                  extra: ["--tokens", dir + "/tokens", "--config", dir + "/config.json"], readyToken: reader)
+        defer { d.stop() }
+        let line = Array("r,M1,2026-11-18T10:00:00+08:00,1000\n".utf8)
+        #expect(try d.http("GET", "/healthz").status == 200)
+        let none = try d.http("POST", "/v1/records", body: line)
+        #expect(none.status == 401 && none.body.contains("\"error\":\"unauthorized\""))
+        #expect(try d.http("POST", "/v1/records", body: line, headers: ["Authorization": "Bearer wrong-token-000000000"]).status == 401)
+        let forbidden = try d.http("POST", "/v1/records", body: line, headers: ["Authorization": "Bearer \(reader)"])
+        #expect(forbidden.status == 403 && forbidden.body.contains("\"error\":\"forbidden\""))
+        #expect(try d.http("POST", "/v1/records", body: line, headers: ["Authorization": "Bearer \(ingest)"]).status == 200)
+        #expect(try d.http("POST", "/v1/records", body: line, headers: ["Authorization": "Bearer \(admin)"]).status == 200)
+        #expect(try d.http("GET", "/v1/totals", headers: ["Authorization": "Bearer \(reader)"]).status == 200)
+        #expect(try d.http("GET", "/metrics").status == 401)
+        let big = try d.http("POST", "/v1/records", body: [UInt8](repeating: 0x23, count: 5000), headers: ["Authorization": "Bearer \(ingest)"])
+        #expect(big.status == 413 && big.body.contains("body_too_large"))
+        // TCP: data before !auth closes the connection; a good token is acknowledged.
+        let anonymous = try TCPClient(port: d.tcpPort)
+        try anonymous.send(line + Array("!sync\n".utf8))
+        #expect(try anonymous.readLine().hasPrefix("error unauthorized"))
+        let wrongRole = try TCPClient(port: d.tcpPort)
+        try wrongRole.send("!auth \(reader)\n")
+        #expect(try wrongRole.readLine() == "error unauthorized")
+        let producer = try TCPClient(port: d.tcpPort)
+        try producer.send("!auth \(ingest)\n")
+        #expect(try producer.readLine() == "ok auth")
+        try producer.send(Array("r,M1,2026-11-18T10:15:00+08:00,1001\n!sync\n".utf8))
+        #expect(try producer.readLine() == "ok 1 0")
+    }
+
+    @Test func offLoopbackWithoutTokensRefusesToStart() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+        p.arguments = ["serve", "--http", "0.0.0.0:0", "--data", NSTemporaryDirectory() + "gridcarbon-noauth-\(getpid())"]
+        let pipe = Pipe()
+        p.standardError = pipe
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2)
+        let err = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(err.contains("--tokens"))
+    }
+}
