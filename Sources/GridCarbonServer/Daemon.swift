@@ -111,8 +111,8 @@ struct HostService: Service {
                 group.addTask { await notifier.runWatchdog(isHealthy: { await host.read { _ in true } }) }
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                        notifier.reloading(status: "SIGHUP")
-                        logger.warning("SIGHUP: live reload of the registry and factor tables is not implemented yet; restart to apply changes")
+                        notifier.reloading(status: "reloading factor tables")
+                        await reload(host: host, logger: logger)
                         notifier.ready(status: "serving")
                     }
                 }
@@ -128,5 +128,24 @@ struct HostService: Service {
             notifier.stopping(status: "stopping: making accepted data durable")
         }
         await host.shutdown()
+    }
+
+    /// SIGHUP: re-reads the factor table files (when the daemon was started with them) and applies
+    /// them through the log; a table that does not parse changes nothing. A changed registry is
+    /// reported: it takes effect at the next start.
+    func reload(host: EngineHost, logger: Logger) async {
+        let c = host.configuration
+        do {
+            let annual = try c.factorsPath.map { String(decoding: try Files.read($0), as: UTF8.self) } ?? EmbeddedData.gridFactorsCSV
+            let sources = try c.sourceFactorsPath.map { String(decoding: try Files.read($0), as: UTF8.self) } ?? EmbeddedData.sourceFactorsCSV
+            try await host.replaceTables(annualCSV: annual, sourcesCSV: sources, basis: c.sourceBasis)
+            logger.info("SIGHUP: factor tables reloaded", metadata: ["factors": "\(c.factorsPath ?? "embedded")", "source_factors": "\(c.sourceFactorsPath ?? "embedded")"])
+        } catch {
+            logger.error("SIGHUP: factor tables not reloaded, the old ones stay", metadata: ["error": "\(error)"])
+        }
+        if let path = c.registryPath, let bytes = try? Files.read(path),
+           let fresh = try? Registry(csv: bytes, origin: path), fresh.count != host.registry.count || !(0..<fresh.count).allSatisfy({ fresh.meterID($0) == host.registry.meterID($0) }) {
+            logger.warning("SIGHUP: the registry file changed; registry changes take effect at the next start (live registry reload is not implemented yet)")
+        }
     }
 }

@@ -29,6 +29,8 @@ public final class EngineHost: @unchecked Sendable {
         case watermark = 3
         /// `[i64 received_at][u8 reason][u16 source length][source][line]`: a line refused before parsing (too long).
         case rejectedLine = 4
+        /// `[u16 basis length][basis][u32 annual length][annual CSV][source factors CSV]`: tables reloaded (SIGHUP).
+        case tables = 5
     }
 
     public let configuration: ServeConfiguration
@@ -130,6 +132,16 @@ public final class EngineHost: @unchecked Sendable {
             var line = UnsafeRawBufferPointer(rebasing: payload[(12 + nameLength)...])
             if line.last == 0x0A { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
             engine.reject(reason, line: line, origin: LineOrigin(source: engine.source(named: name), line: 0))
+        case .tables:
+            let basisLength = Int(payload.loadUnaligned(fromByteOffset: 1, as: UInt16.self))
+            let basis = String(decoding: UnsafeRawBufferPointer(rebasing: payload[3..<(3 + basisLength)]), as: UTF8.self)
+            let annualLength = Int(payload.loadUnaligned(fromByteOffset: 3 + basisLength, as: UInt32.self))
+            let a = 7 + basisLength
+            let annualText = String(decoding: UnsafeRawBufferPointer(rebasing: payload[a..<(a + annualLength)]), as: UTF8.self)
+            let sourcesText = String(decoding: UnsafeRawBufferPointer(rebasing: payload[(a + annualLength)...]), as: UTF8.self)
+            let annual = try AnnualFactorTable(csv: annualText, origin: "reloaded")
+            let sources = try SourceFactorTable(csv: sourcesText, basis: basis, origin: "reloaded")
+            engine.replaceTables(annual: annual, sources: sources)
         case .watermark:
             let w = payload.loadUnaligned(fromByteOffset: 1, as: Int64.self)
             output.receivedAt = payload.loadUnaligned(fromByteOffset: 9, as: Int64.self)
@@ -284,6 +296,32 @@ public final class EngineHost: @unchecked Sendable {
             queue.async {
                 if let length { c.resume(returning: self.recent[length] ?? []) } else {
                     c.resume(returning: self.recent.keys.sorted().flatMap { self.recent[$0] ?? [] })
+                }
+            }
+        }
+    }
+
+    /// Replaces the factor tables from CSV texts (validated first: a bad table changes nothing),
+    /// through the log so that a restart replays the same change at the same point.
+    public func replaceTables(annualCSV: String, sourcesCSV: String, basis: String) async throws {
+        _ = try AnnualFactorTable(csv: annualCSV, origin: "reload")
+        _ = try SourceFactorTable(csv: sourcesCSV, basis: basis, origin: "reload")
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            queue.async {
+                do {
+                    var payload: [UInt8] = [Entry.tables.rawValue]
+                    let b = Array(basis.utf8), a = Array(annualCSV.utf8)
+                    Self.put(UInt16(b.count), &payload)
+                    payload.append(contentsOf: b)
+                    Self.put(UInt32(a.count), &payload)
+                    payload.append(contentsOf: a)
+                    payload.append(contentsOf: sourcesCSV.utf8)
+                    let lsn = try self.wal.append(payload)
+                    self.rollSideOutputsIfNeeded()
+                    try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
+                    self.wal.whenDurable(lsn) { c.resume() }
+                } catch {
+                    c.resume(throwing: error)
                 }
             }
         }

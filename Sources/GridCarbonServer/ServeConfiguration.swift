@@ -15,6 +15,10 @@ public struct ServeConfiguration: Sendable {
     public var httpPort = 8080
     /// Engine settings.
     public var engine = EngineSettings()
+    /// Factor table files (nil: the embedded tables), re-read on SIGHUP.
+    public var factorsPath: String?
+    public var sourceFactorsPath: String?
+    public var sourceBasis = "direct"
     /// While no meter record arrives for this long (wall time), the watermark follows wall time.
     public var idleTimeout: Micros = 60 * Time.microsPerSecond
     /// Longest line accepted (TCP and HTTP), in bytes.

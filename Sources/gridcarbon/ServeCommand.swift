@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
         config.engine = try engine.settings()
         let (annual, sources) = try engine.tables()
         config.registryPath = registry ?? file.string("registry")
+        config.factorsPath = engine.factorsFile ?? file.string("factors")
+        config.sourceFactorsPath = engine.sourceFactorsFile ?? file.string("source_factors")
+        config.sourceBasis = engine.sourceBasis ?? file.string("source_basis") ?? "direct"
         config.dataDirectory = data ?? file.string("data") ?? "./gridcarbon-data"
         (config.tcpHost, config.tcpPort) = try address(tcp ?? file.string("tcp") ?? "127.0.0.1:7070", "tcp")
         (config.httpHost, config.httpPort) = try address(http ?? file.string("http") ?? "127.0.0.1:8080", "http")

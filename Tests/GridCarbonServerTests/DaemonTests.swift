@@ -175,3 +175,34 @@ struct AuthTests {
         #expect(err.contains("--tokens"))
     }
 }
+
+/// SIGHUP re-reads the factor tables through the log: later slots use the new table, and the
+/// daemon keeps serving.
+@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+struct ReloadTests {
+    @Test func sighupReloadsFactorTables() throws {
+        let dir = NSTemporaryDirectory() + "gridcarbon-reload-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = String(decoding: try Files.read(DaemonProcess.shared + "/data/cn_grid_factors.csv"), as: UTF8.self)
+        try Files.writeAtomically(dir + "/factors.csv", Array(table.utf8), sync: false)
+        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.shared + "/examples/basic/registry.csv",
+                                  extra: ["--factors", dir + "/factors.csv", "--idle-timeout", "1h"])
+        defer { d.stop() }
+        let c = try TCPClient(port: d.tcpPort)
+        // M2 is in Guangdong: one slot before the reload, one after.
+        try c.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\ni,M2,2026-11-18T11:30:00+08:00,2026-11-18T11:45:00+08:00,1\n!sync\n")
+        #expect(try c.readLine() == "ok 2 0")
+        // Guangdong 2023 becomes 0.9; a SIGHUP applies it.
+        try Files.writeAtomically(dir + "/factors.csv", Array(table.replacingOccurrences(of: "2023,CN-GD,Guangdong,广东,0.4419", with: "2023,CN-GD,Guangdong,广东,0.9").utf8), sync: false)
+        kill(d.process.processIdentifier, SIGHUP)
+        usleep(500_000)
+        #expect(d.process.isRunning)
+        try c.send("i,M2,2026-11-18T13:00:00+08:00,2026-11-18T13:15:00+08:00,1\n!sync\n")
+        #expect(try c.readLine() == "ok 1 0")
+        let before = try Zstd.decompress(Files.read(dir + "/serve/aggregates/window=15m/date=2026-11-18/1000.csv.zst"))
+        #expect(String(decoding: before, as: UTF8.self).contains("province,CN-GD,10,4.419,0.4419"))
+        let after = try Zstd.decompress(Files.read(dir + "/serve/aggregates/window=15m/date=2026-11-18/1130.csv.zst"))
+        #expect(String(decoding: after, as: UTF8.self).contains("province,CN-GD,1,0.9,0.9"))
+    }
+}
