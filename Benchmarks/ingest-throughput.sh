@@ -13,18 +13,21 @@ bin=$PWD/.build/release/gridcarbon
 [ -f "$work/day/records.csv" ] || "$bin" simulate --meters 100000 --start 2026-11-18 --out "$work/day" 2>/dev/null
 
 serve() {
-  rm -rf "$work/served" && "$bin" serve --registry "$work/day/registry.csv" --data "$work/served" \
+  rm -rf "$work/served"
+  "$bin" serve --registry "$work/day/registry.csv" --data "$work/served" \
     --tcp 127.0.0.1:27070 --http 127.0.0.1:28080 --idle-timeout 1h > "$work/served.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf http://127.0.0.1:28080/readyz >/dev/null 2>&1 && return; sleep 0.1; done
   echo "daemon did not start"; cat "$work/served.log"; exit 1
 }
-stop() { kill -TERM "$pid"; wait "$pid" || true; }
+stop() {
+  echo "   daemon max RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2, $3}')"
+  kill -TERM "$pid"; wait "$pid" || true
+}
 
 serve
 "$bin" simulate --meters 100000 --start 2026-11-18 --send tcp://127.0.0.1:27070 2>&1 | sed 's/^/tcp: /'
 curl -s http://127.0.0.1:28080/metrics | grep -E '^gridcarbon_window_write_seconds_(p50|p99|max)' | sed 's/^/   /'
-echo "   daemon max RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2, $3}')"
 stop
 
 serve

@@ -111,6 +111,7 @@ public final class EngineHost: @unchecked Sendable {
 
     /// Applies one log entry to the engine (live and on recovery: the same code).
     static func apply(_ payload: UnsafeRawBufferPointer, to engine: Engine, output: OutputDirectory) throws {
+        (engine.sink as? HostSink)?.batchStarted = Clock.monotonic()
         guard let kind = Entry(rawValue: payload[0]) else { throw IOError(path: "wal", message: "unknown entry kind \(payload[0])") }
         switch kind {
         case .batch:
@@ -462,13 +463,15 @@ final class HostSink: EngineSink {
     func late(line: UnsafeRawBufferPointer, origin: LineOrigin) { output.late(line: line, origin: origin) }
     func lateSpan(_ span: LateSpan) { output.lateSpan(span) }
     func anomaly(_ anomaly: Anomaly) { output.anomaly(anomaly) }
-    /// Seconds from a window's slot closing to its file renamed into place, newest last.
+    /// Seconds from a window's slot closing to its file renamed into place, newest last. Slots
+    /// close inside a batch (or a wall-clock watermark move), so this is measured from the start
+    /// of that batch: an upper bound that includes the batch's own parsing.
     var writeSeconds: [Double] = []
+    var batchStarted = 0.0
 
     func windowClosed(_ window: ClosedWindow) {
-        let t0 = Clock.monotonic()
         output.windowClosed(window)
-        writeSeconds.append(Clock.monotonic() - t0)
+        writeSeconds.append(Clock.monotonic() - batchStarted)
         if writeSeconds.count > 10_000 { writeSeconds.removeFirst(writeSeconds.count - 10_000) }
         windowObserver?(window)
     }
