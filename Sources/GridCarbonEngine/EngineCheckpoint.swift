@@ -162,29 +162,6 @@ private extension String {
 }
 
 /// A 64-bit hash over raw bytes (not cryptographic; it tells configurations apart).
-struct FoldHash {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    mutating func add(_ p: UnsafeRawBufferPointer) {
-        var i = 0
-        let n = p.count
-        while i + 8 <= n {
-            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x100_0000_01b3
-            h ^= h >> 29
-            i += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n { tail |= UInt64(p[i]) << shift; shift += 8; i += 1 }
-        h = (h ^ tail ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
-        h ^= h >> 32
-    }
-
-    @inline(__always) mutating func add(_ v: Int64) {
-        h = (h ^ UInt64(bitPattern: v)) &* 0x100_0000_01b3
-        h ^= h >> 29
-    }
-}
 
 // MARK: - Output
 
@@ -407,7 +384,7 @@ extension Engine {
             }
             keys.add(Int64(-1))
         }
-        return (ids.h, keys.h)
+        return (ids.value, keys.value)
     }
 
     /// Why this engine cannot take a checkpoint, or nil when it is fresh.

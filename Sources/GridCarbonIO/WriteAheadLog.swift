@@ -292,12 +292,12 @@ public final class WriteAheadLog: @unchecked Sendable {
 }
 
 /// A pthread mutex (no Foundation).
-final class PThreadMutex: @unchecked Sendable {
+public final class PThreadMutex: @unchecked Sendable {
     private var m = pthread_mutex_t()
-    init() { pthread_mutex_init(&m, nil) }
+    public init() { pthread_mutex_init(&m, nil) }
     deinit { pthread_mutex_destroy(&m) }
     @inline(__always)
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(&m)
         defer { pthread_mutex_unlock(&m) }
         return try body()

@@ -245,19 +245,9 @@ public struct Registry: Sendable {
     /// 64-bit FNV-1a folded with a multiply; ids are short, so this is a handful of cycles.
     @inlinable
     static func hash(_ p: UnsafeRawBufferPointer) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        var i = 0
-        let n = p.count
-        while i + 8 <= n {
-            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x100_0000_01b3
-            h ^= h >> 29
-            i += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n { tail |= UInt64(p[i]) << shift; shift += 8; i += 1 }
-        h = (h ^ tail ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
-        return Int(truncatingIfNeeded: h ^ (h >> 32))
+        var f = FoldHash()
+        f.add(p)
+        return Int(truncatingIfNeeded: f.value)
     }
 }
 
@@ -340,5 +330,38 @@ public final class MeterIndex: @unchecked Sendable {
             if hi - lo == id.count && Self.equal(bytes + lo, id) { return v - 1 }
             s = (s + 1) & mask
         }
+    }
+}
+
+/// The hash of meter ids (and of whole registries, for checkpoint fingerprints): 64-bit FNV-1a
+/// over eight-byte words, folded with a multiply.
+public struct FoldHash: Sendable {
+    public var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    @inlinable
+    public init() {}
+
+    @inlinable
+    public mutating func add(_ p: UnsafeRawBufferPointer) {
+        var h = value
+        var i = 0
+        let n = p.count
+        while i + 8 <= n {
+            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x100_0000_01b3
+            h ^= h >> 29
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n { tail |= UInt64(p[i]) << shift; shift += 8; i += 1 }
+        h = (h ^ tail ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
+        value = h ^ (h >> 32)
+    }
+
+    /// Mixes in one 64-bit value.
+    @inlinable
+    public mutating func add(_ v: Int64) {
+        value = (value ^ UInt64(bitPattern: v)) &* 0x100_0000_01b3
+        value ^= value >> 29
     }
 }

@@ -39,6 +39,8 @@ public enum Daemon {
         let r = registry
         host.onWindow = { w, _ in metrics.window(w, registry: r) }
         host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
+        host.onCounts = { metrics.count($0) }
+        host.onProvinceToday = { metrics.provinceToday($0) }
         let readyFlag = ReadyFlag()
         let tcp = TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
@@ -80,7 +82,7 @@ public enum Daemon {
 
 /// Readiness shared between the services.
 final class ReadyFlag: @unchecked Sendable {
-    private let lock = PThreadLock()
+    private let lock = PThreadMutex()
     private var _ready = false
     private var _port = 0
     var ready: Bool {

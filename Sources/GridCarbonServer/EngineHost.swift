@@ -45,9 +45,14 @@ public final class EngineHost: @unchecked Sendable {
     /// Wall time of the last batch that carried meter records.
     var lastActivity: Micros
     var timer: DispatchSourceTimer?
-    /// Recent closed windows per length, newest last, for `GET /v1/aggregates`.
+    /// Recent closed windows per length, newest last, for `GET /v1/aggregates` (older ones are in
+    /// the files). Kept short: a 15-minute window of a large fleet holds tens of thousands of rows.
     var recent: [Micros: [ClosedWindow]] = [:]
-    let recentLimit = 400
+    let recentLimit = 24
+    /// Called on the engine queue with today's emissions per province (index = region), kg.
+    public var onProvinceToday: (@Sendable ([Double]) -> Void)?
+    /// Called on the engine queue with each batch's line counts (metrics).
+    public var onCounts: (@Sendable (LineCounts) -> Void)?
     /// Called on the engine queue after each window is written (metrics, alerts).
     public var onWindow: (@Sendable (ClosedWindow, _ writeSeconds: Double) -> Void)?
     public private(set) var recoveredEntries = 0
@@ -182,6 +187,7 @@ public final class EngineHost: @unchecked Sendable {
                 outcome.counts.rejected = after.rejected - before.rejected
                 outcome.counts.late = after.late - before.late
                 outcome.rejections = self.sink.captured
+                self.onCounts?(outcome.counts)
                 if self.engine.maxEventTime != maxBefore || outcome.counts.late > 0 || outcome.counts.duplicate > 0 {
                     self.lastActivity = now
                 }
@@ -211,6 +217,7 @@ public final class EngineHost: @unchecked Sendable {
                 try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
                 var outcome = BatchOutcome()
                 outcome.counts.rejected = 1
+                self.onCounts?(outcome.counts)
                 let result = outcome
                 self.wal.whenDurable(lsn) { done(.success(result)) }
             } catch {
@@ -277,6 +284,10 @@ public final class EngineHost: @unchecked Sendable {
         if list.count > recentLimit { list.removeFirst(list.count - recentLimit) }
         recent[w.length] = list
         onWindow?(w, 0)
+        // Emissions today per province, refreshed as the shortest windows close.
+        if let onProvinceToday, w.length == configuration.engine.windows.min() {
+            onProvinceToday(engine.totals.rollUp(level: .province, registry: registry).day.map(\.co2))
+        }
     }
 
     /// p50, p99 and max of the last 10,000 window writes (slot close to file renamed), in seconds.

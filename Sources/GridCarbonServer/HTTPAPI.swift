@@ -66,7 +66,6 @@ public enum HTTPAPI {
             if let last = lines.last, last != 0x0A { lines.append(0x0A) }
             let source = "http"
             let outcome = try await host.submit(lines, source: source, capture: 10)
-            metrics.count(outcome.counts)
             var out: [UInt8] = [0x7B]
             for (k, v) in [("accepted", outcome.counts.accepted), ("duplicate", outcome.counts.duplicate), ("rejected", outcome.counts.rejected), ("late", outcome.counts.late)] {
                 JSONBytes.appendKey(k, to: &out); NumberFormat.appendInt(v, &out); out.append(0x2C)
@@ -98,7 +97,7 @@ public enum HTTPAPI {
                 return l
             }
             let key = q["key"].map(String.init)
-            let limit = Int(q["limit"].map(String.init) ?? "") ?? 100
+            let limit = Int(q["limit"].map(String.init) ?? "") ?? 24
             let windows = await host.recentWindows(length: length).suffix(max(1, min(limit, 1000)))
             var out = Array("{\"windows\":[".utf8)
             for (i, w) in windows.enumerated() {

@@ -66,6 +66,10 @@ public final class ServerMetrics: @unchecked Sendable {
 
     public func text() -> [UInt8] { registry.emitToBuffer() }
 
+    func provinceToday(_ co2: [Double]) {
+        for (region, gauge) in emissionsToday where region < co2.count { gauge.record(co2[region]) }
+    }
+
     func fsync(seconds: Double) {
         fsyncSeconds.recordNanoseconds(Int64(seconds * 1e9))
     }

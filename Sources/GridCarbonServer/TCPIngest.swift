@@ -65,7 +65,7 @@ public final class TCPIngestService: Service, @unchecked Sendable {
 
 /// A tiny locked box.
 final class PThreadBox<T>: @unchecked Sendable {
-    private let lock = PThreadLock()
+    private let lock = PThreadMutex()
     private var v: T
     init(_ v: T) { self.v = v }
     var value: T {
@@ -74,16 +74,6 @@ final class PThreadBox<T>: @unchecked Sendable {
     }
 }
 
-final class PThreadLock: @unchecked Sendable {
-    private var m = pthread_mutex_t()
-    init() { pthread_mutex_init(&m, nil) }
-    deinit { pthread_mutex_destroy(&m) }
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(&m)
-        defer { pthread_mutex_unlock(&m) }
-        return try body()
-    }
-}
 
 /// One connection: splits the stream at the last newline, hands whole-line batches to the host,
 /// answers `!sync` in order, and reads more only while few batches are in flight.
