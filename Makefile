@@ -12,7 +12,7 @@ demo: release
 
 # The daemon on loopback with the demo's registry (run `make demo` first for sim/registry.csv).
 serve: release
-	.build/release/gridcarbon serve --registry demo/sim/registry.csv --data demo/served
+	.build/release/gridcarbon serve --registry demo/registry.csv --data demo/served
 
 # Unit, property and fuzz tests (Swift Testing), the DuckDB oracle's own tests, and the end-to-end
 # comparison of simulate -> replay against the independent DuckDB computation.
