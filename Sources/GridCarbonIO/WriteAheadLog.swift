@@ -43,7 +43,7 @@ public final class WriteAheadLog: @unchecked Sendable {
     private var syncRunning = false
     private var retired: [Int32] = []
     private let syncQueue = DispatchQueue(label: "gridcarbon.wal.sync")
-    /// Nanoseconds each fsync took, for metrics.
+    /// Called after each fsync with its duration in seconds and the bytes it made durable (metrics).
     public var onSync: (@Sendable (_ seconds: Double, _ bytes: Int64) -> Void)?
 
     /// Opens the log for appending after `endLSN` (as found by ``recover(directory:_:)``).
@@ -104,28 +104,19 @@ public final class WriteAheadLog: @unchecked Sendable {
             try roll()
         }
         var header = (UInt32(truncatingIfNeeded: payload.count).littleEndian, CRC32.checksum(payload).littleEndian)
-        var iov = [iovec](repeating: iovec(), count: 2)
-        try withUnsafeMutableBytes(of: &header) { h in
-            iov[0] = iovec(iov_base: h.baseAddress, iov_len: 8)
-            iov[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
-            var total = 8 + payload.count
-            var written = 0
-            while written < total {
-                let n = writev(fd, iov, 2)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw IOError(path: Self.segmentPath(directory, segmentStart), errno: errno, doing: "write-ahead log write failed")
-                }
-                written += n
-                if written < total {
-                    // A short write: finish the rest plainly.
-                    var all = [UInt8](UnsafeRawBufferPointer(h))
-                    all.append(contentsOf: payload)
-                    try all.withUnsafeBytes { try Files.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[written...]), path: directory) }
-                    written = total
-                }
+        try withUnsafeBytes(of: &header) { h in
+            var iov = [iovec(iov_base: UnsafeMutableRawPointer(mutating: h.baseAddress), iov_len: 8),
+                       iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)]
+            let total = 8 + payload.count
+            var n = -1
+            repeat { n = writev(fd, &iov, 2) } while n < 0 && errno == EINTR
+            if n < 0 { throw IOError(path: Self.segmentPath(directory, segmentStart), errno: errno, doing: "write-ahead log write failed") }
+            if n < total {
+                // A short write: finish the rest plainly.
+                var all = [UInt8](h)
+                all.append(contentsOf: payload)
+                try all.withUnsafeBytes { try Files.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[n...]), path: directory) }
             }
-            total = 0
         }
         let size = Int64(8 + payload.count)
         segmentSize += size
