@@ -20,6 +20,8 @@ public final class Engine {
     /// Wall clock for the `future_timestamp` rule; set by the owner.
     public var now: Micros
     public internal(set) var counts = LineCounts()
+    /// Accepted lines by record kind (metrics).
+    public internal(set) var acceptedByKind = KindCounts()
     /// The watermark `W` (§3.4).
     public internal(set) var watermark: Micros = Time.distantPast
     /// Largest meter-record timestamp seen (`end` for `i`).
@@ -246,6 +248,7 @@ public final class Engine {
         case .factor:
             if factors.addFactor(region: Int(r.region), start: r.t0, end: r.t1, value: r.value) {
                 counts.accepted += 1
+                acceptedByKind.factor += 1
             } else {
                 reject(.overlappingFactor, line: line, origin: origin)
             }
@@ -253,6 +256,7 @@ public final class Engine {
         case .mix:
             factors.addMix(region: Int(r.region), start: r.t0, end: r.t1, source: r.source, mwh: r.value)
             counts.accepted += 1
+            acceptedByKind.mix += 1
             return
         case .register, .interval:
             break
@@ -293,6 +297,7 @@ public final class Engine {
         pendingCount += 1
         linkedCount += 1
         counts.accepted += 1
+        if kind == 0 { acceptedByKind.register += 1 } else { acceptedByKind.interval += 1 }
         if key > maxEventTime {
             maxEventTime = key
             let w = key &- settings.reorderWindow

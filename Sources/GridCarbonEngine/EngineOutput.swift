@@ -73,3 +73,17 @@ public struct LineCounts: Sendable, Equatable, Codable {
     public init() {}
     public var total: Int { accepted + duplicate + rejected + late }
 }
+
+/// Accepted lines per record kind.
+public struct KindCounts: Sendable, Equatable {
+    public var register = 0
+    public var interval = 0
+    public var factor = 0
+    public var mix = 0
+    public init() {}
+}
+
+extension Engine {
+    /// Slots that hold energy and have not closed yet (metrics).
+    public var openSlots: Int { touchedCount }
+}

@@ -39,7 +39,7 @@ public enum Daemon {
         let r = registry
         host.onWindow = { w, _ in metrics.window(w, registry: r) }
         host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
-        host.onCounts = { metrics.count($0) }
+        host.onCounts = { metrics.count($0, kinds: $1) }
         host.onProvinceToday = { metrics.provinceToday($0) }
         let readyFlag = ReadyFlag()
         let tcp = TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,

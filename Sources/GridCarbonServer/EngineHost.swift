@@ -52,7 +52,7 @@ public final class EngineHost: @unchecked Sendable {
     /// Called on the engine queue with today's emissions per province (index = region), kg.
     public var onProvinceToday: (@Sendable ([Double]) -> Void)?
     /// Called on the engine queue with each batch's line counts (metrics).
-    public var onCounts: (@Sendable (LineCounts) -> Void)?
+    public var onCounts: (@Sendable (LineCounts, KindCounts) -> Void)?
     /// Called on the engine queue after each window is written (metrics, alerts).
     public var onWindow: (@Sendable (ClosedWindow, _ writeSeconds: Double) -> Void)?
     public private(set) var recoveredEntries = 0
@@ -175,6 +175,7 @@ public final class EngineHost: @unchecked Sendable {
                 let lsn = try self.wal.append(payload)
                 self.rollSideOutputsIfNeeded()
                 let before = self.engine.counts
+                let kindsBefore = self.engine.acceptedByKind
                 self.sink.capture = capture
                 self.sink.captured = []
                 let maxBefore = self.engine.maxEventTime
@@ -187,7 +188,13 @@ public final class EngineHost: @unchecked Sendable {
                 outcome.counts.rejected = after.rejected - before.rejected
                 outcome.counts.late = after.late - before.late
                 outcome.rejections = self.sink.captured
-                self.onCounts?(outcome.counts)
+                let k = self.engine.acceptedByKind
+                var kinds = KindCounts()
+                kinds.register = k.register - kindsBefore.register
+                kinds.interval = k.interval - kindsBefore.interval
+                kinds.factor = k.factor - kindsBefore.factor
+                kinds.mix = k.mix - kindsBefore.mix
+                self.onCounts?(outcome.counts, kinds)
                 if self.engine.maxEventTime != maxBefore || outcome.counts.late > 0 || outcome.counts.duplicate > 0 {
                     self.lastActivity = now
                 }
@@ -217,7 +224,7 @@ public final class EngineHost: @unchecked Sendable {
                 try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
                 var outcome = BatchOutcome()
                 outcome.counts.rejected = 1
-                self.onCounts?(outcome.counts)
+                self.onCounts?(outcome.counts, KindCounts())
                 let result = outcome
                 self.wal.whenDurable(lsn) { done(.success(result)) }
             } catch {

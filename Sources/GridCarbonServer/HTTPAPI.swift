@@ -45,8 +45,9 @@ public enum HTTPAPI {
         router.get("/metrics") { _, _ -> Response in
             let wal = host.walBytes
             metrics.walBytes.record(wal)
-            let (w, meters) = await host.read { ($0.watermark, $0.registry.count) }
+            let (w, meters, open) = await host.read { ($0.watermark, $0.registry.count, $0.openSlots) }
             metrics.meters.record(meters)
+            metrics.openSlots.record(open)
             let lat = await host.windowWriteLatency()
             if lat.count > 0 {
                 metrics.windowWrite["p50"]?.record(lat.p50)

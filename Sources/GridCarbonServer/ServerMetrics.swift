@@ -9,6 +9,8 @@ public final class ServerMetrics: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     let records: [String: CoreMetrics.Counter]
+    let acceptedByKind: [String: CoreMetrics.Counter]
+    let openSlots: CoreMetrics.Gauge
     let watermark: CoreMetrics.Gauge
     let watermarkLag: CoreMetrics.Gauge
     let meters: CoreMetrics.Gauge
@@ -28,6 +30,12 @@ public final class ServerMetrics: @unchecked Sendable {
             r[outcome] = CoreMetrics.Counter(label: "gridcarbon_records_total", dimensions: [("outcome", outcome)], factory: factory)
         }
         records = r
+        var k: [String: CoreMetrics.Counter] = [:]
+        for kind in ["r", "i", "f", "m"] {
+            k[kind] = CoreMetrics.Counter(label: "gridcarbon_records_accepted_by_kind_total", dimensions: [("kind", kind)], factory: factory)
+        }
+        acceptedByKind = k
+        openSlots = CoreMetrics.Gauge(label: "gridcarbon_open_slots", factory: factory)
         watermark = CoreMetrics.Gauge(label: "gridcarbon_watermark_seconds", factory: factory)
         watermarkLag = CoreMetrics.Gauge(label: "gridcarbon_watermark_lag_seconds", factory: factory)
         meters = CoreMetrics.Gauge(label: "gridcarbon_registry_meters", factory: factory)
@@ -48,7 +56,11 @@ public final class ServerMetrics: @unchecked Sendable {
         emissionsToday = e
     }
 
-    func count(_ c: LineCounts) {
+    func count(_ c: LineCounts, kinds: KindCounts) {
+        if kinds.register > 0 { acceptedByKind["r"]?.increment(by: kinds.register) }
+        if kinds.interval > 0 { acceptedByKind["i"]?.increment(by: kinds.interval) }
+        if kinds.factor > 0 { acceptedByKind["f"]?.increment(by: kinds.factor) }
+        if kinds.mix > 0 { acceptedByKind["m"]?.increment(by: kinds.mix) }
         if c.accepted > 0 { records["accepted"]?.increment(by: c.accepted) }
         if c.duplicate > 0 { records["duplicate"]?.increment(by: c.duplicate) }
         if c.rejected > 0 { records["rejected"]?.increment(by: c.rejected) }

@@ -69,7 +69,11 @@ struct DaemonTests {
         #expect(agg.status == 200 && agg.body.contains("\"key\":\"CN-GD\""))
         #expect(try d.http("GET", "/v1/aggregates?window=7m").status == 400)
         #expect(try d.http("GET", "/v1/totals?level=province&key=CN-GD").body.contains("\"key\":\"CN-GD\""))
-        #expect(try d.http("GET", "/metrics").body.contains("gridcarbon_records_total"))
+        let metrics = try d.http("GET", "/metrics").body
+        #expect(metrics.contains("gridcarbon_records_total{outcome=\"accepted\"}"))
+        #expect(metrics.contains("gridcarbon_records_accepted_by_kind_total{kind=\"r\"}"))
+        #expect(metrics.contains("gridcarbon_open_slots"))
+        #expect(metrics.contains("gridcarbon_wal_bytes"))
         #expect(d.stop() == 0)
         try replay(all, into: dir + "/replay")
         let served = try aggregates(dir + "/serve"), replayed = try aggregates(dir + "/replay/data")
