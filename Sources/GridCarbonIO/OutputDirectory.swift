@@ -106,61 +106,66 @@ public final class OutputDirectory: EngineSink {
     func lineRecord(to out: SideOutput, reason: String, line: UnsafeRawBufferPointer, origin: LineOrigin) {
         let names = sourceNames()
         let src = Int(origin.source) < names.count ? names[Int(origin.source)] : "input"
+        record(to: out) { b in
+            JSONBytes.appendKey("reason", to: &b); JSONBytes.appendString(reason, to: &b); b.append(0x2C)
+            JSONBytes.appendKey("line", to: &b); JSONBytes.appendString(UnsafeRawBufferPointer(rebasing: line.prefix(4096)), to: &b); b.append(0x2C)
+            JSONBytes.appendKey("source", to: &b); JSONBytes.appendString("\(src):\(origin.line)", to: &b); b.append(0x2C)
+            JSONBytes.appendKey("received_at", to: &b); appendTime(receivedAt, &b)
+        }
+    }
+
+    public func lateSpan(_ span: LateSpan) {
+        lateSpanCount += 1
+        lateSpanEnergy += span.kwh
+        record(to: late) { b in
+            JSONBytes.appendKey("reason", to: &b); JSONBytes.appendString("late_span", to: &b); b.append(0x2C)
+            JSONBytes.appendKey("meter", to: &b); appendMeter(span.meter, &b); b.append(0x2C)
+            JSONBytes.appendKey("start", to: &b); appendTime(span.start, &b); b.append(0x2C)
+            JSONBytes.appendKey("end", to: &b); appendTime(span.end, &b); b.append(0x2C)
+            JSONBytes.appendKey("kwh", to: &b); appendJSONNumber(span.kwh, &b)
+        }
+    }
+
+    public func anomaly(_ a: Anomaly) {
+        anomalyCount += 1
+        record(to: anomalies) { b in
+            JSONBytes.appendKey("kind", to: &b); JSONBytes.appendString(a.kind.code, to: &b); b.append(0x2C)
+            JSONBytes.appendKey("meter", to: &b); appendMeter(a.meter, &b); b.append(0x2C)
+            JSONBytes.appendKey("ts", to: &b); appendTime(a.ts, &b); b.append(0x2C)
+            JSONBytes.appendKey("kwh", to: &b); appendJSONNumber(a.kwh, &b); b.append(0x2C)
+            JSONBytes.appendKey("previous_ts", to: &b); appendTime(a.previousTs, &b); b.append(0x2C)
+            JSONBytes.appendKey("previous_kwh", to: &b); appendJSONNumber(a.previousKWh, &b)
+            let hours = Double(a.ts - a.previousTs) / Double(Time.microsPerHour)
+            switch a.kind {
+            case .implausibleJump:
+                b.append(0x2C); JSONBytes.appendKey("kw", to: &b); appendJSONNumber((a.kwh - a.previousKWh) / hours, &b)
+                b.append(0x2C); JSONBytes.appendKey("max_kw", to: &b); appendJSONNumber(a.maxKW, &b)
+            case .meterGap:
+                b.append(0x2C); JSONBytes.appendKey("gap_hours", to: &b); appendJSONNumber(hours, &b)
+            case .registerReset:
+                break
+            }
+        }
+    }
+
+    /// Appends one NDJSON object (`body` writes its fields) to a side output, flushing when large.
+    private func record(to out: SideOutput, _ body: (inout [UInt8]) -> Void) {
         var b = out.buffer
         out.buffer = []
         b.append(0x7B)
-        JSONBytes.appendKey("reason", to: &b); JSONBytes.appendString(reason, to: &b); b.append(0x2C)
-        JSONBytes.appendKey("line", to: &b); JSONBytes.appendString(UnsafeRawBufferPointer(rebasing: line.prefix(4096)), to: &b); b.append(0x2C)
-        JSONBytes.appendKey("source", to: &b); JSONBytes.appendString("\(src):\(origin.line)", to: &b); b.append(0x2C)
-        JSONBytes.appendKey("received_at", to: &b); b.append(0x22); formatter.append(receivedAt, to: &b); b.append(0x22)
+        body(&b)
         b.append(contentsOf: [0x7D, 0x0A])
         out.buffer = b
         out.count += 1
         flushIfLarge(out)
     }
 
-    public func lateSpan(_ span: LateSpan) {
-        lateSpanCount += 1
-        lateSpanEnergy += span.kwh
-        var b = late.buffer
-        late.buffer = []
-        b.append(0x7B)
-        JSONBytes.appendKey("reason", to: &b); JSONBytes.appendString("late_span", to: &b); b.append(0x2C)
-        JSONBytes.appendKey("meter", to: &b); b.append(0x22); registry.appendID(Int(span.meter), to: &b); b.append(0x22); b.append(0x2C)
-        JSONBytes.appendKey("start", to: &b); b.append(0x22); formatter.append(span.start, to: &b); b.append(0x22); b.append(0x2C)
-        JSONBytes.appendKey("end", to: &b); b.append(0x22); formatter.append(span.end, to: &b); b.append(0x22); b.append(0x2C)
-        JSONBytes.appendKey("kwh", to: &b); appendJSONNumber(span.kwh, &b)
-        b.append(contentsOf: [0x7D, 0x0A])
-        late.buffer = b
-        late.count += 1
-        flushIfLarge(late)
+    private func appendTime(_ t: Micros, _ b: inout [UInt8]) {
+        b.append(0x22); formatter.append(t, to: &b); b.append(0x22)
     }
 
-    public func anomaly(_ a: Anomaly) {
-        anomalyCount += 1
-        var b = anomalies.buffer
-        anomalies.buffer = []
-        b.append(0x7B)
-        JSONBytes.appendKey("kind", to: &b); JSONBytes.appendString(a.kind.code, to: &b); b.append(0x2C)
-        JSONBytes.appendKey("meter", to: &b); b.append(0x22); registry.appendID(Int(a.meter), to: &b); b.append(0x22); b.append(0x2C)
-        JSONBytes.appendKey("ts", to: &b); b.append(0x22); formatter.append(a.ts, to: &b); b.append(0x22); b.append(0x2C)
-        JSONBytes.appendKey("kwh", to: &b); appendJSONNumber(a.kwh, &b); b.append(0x2C)
-        JSONBytes.appendKey("previous_ts", to: &b); b.append(0x22); formatter.append(a.previousTs, to: &b); b.append(0x22); b.append(0x2C)
-        JSONBytes.appendKey("previous_kwh", to: &b); appendJSONNumber(a.previousKWh, &b)
-        let hours = Double(a.ts - a.previousTs) / Double(Time.microsPerHour)
-        switch a.kind {
-        case .implausibleJump:
-            b.append(0x2C); JSONBytes.appendKey("kw", to: &b); appendJSONNumber((a.kwh - a.previousKWh) / hours, &b)
-            b.append(0x2C); JSONBytes.appendKey("max_kw", to: &b); appendJSONNumber(a.maxKW, &b)
-        case .meterGap:
-            b.append(0x2C); JSONBytes.appendKey("gap_hours", to: &b); appendJSONNumber(hours, &b)
-        case .registerReset:
-            break
-        }
-        b.append(contentsOf: [0x7D, 0x0A])
-        anomalies.buffer = b
-        anomalies.count += 1
-        flushIfLarge(anomalies)
+    private func appendMeter(_ m: Int32, _ b: inout [UInt8]) {
+        b.append(0x22); registry.appendID(Int(m), to: &b); b.append(0x22)
     }
 
     public func windowClosed(_ w: ClosedWindow) {

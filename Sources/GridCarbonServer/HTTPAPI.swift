@@ -159,7 +159,7 @@ public enum HTTPAPI {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
         }
 
-        router.get("/v1/factors") { request, _ -> Response in
+        router.get("/v1/factors") { _, _ -> Response in
             let (annual, feeds) = await host.read { e -> (AnnualFactorTable, [(Int, [(Micros, Micros, Double)], [(Micros, Micros, Source, Double)])]) in
                 (e.factors.annual, Region.provinces.compactMap { r in
                     let s = e.factors.snapshot(region: r)
@@ -192,7 +192,6 @@ public enum HTTPAPI {
                 }
             }
             out.append(contentsOf: "]}\n".utf8)
-            _ = request
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
         }
         return router
