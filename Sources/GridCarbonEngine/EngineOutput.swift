@@ -62,6 +62,13 @@ public protocol EngineSink: AnyObject {
     func lateSpan(_ span: LateSpan)
     func anomaly(_ anomaly: Anomaly)
     func windowClosed(_ window: ClosedWindow)
+    /// An alert event (§5), in `seq` order.
+    func alert(_ event: AlertEvent)
+}
+
+extension EngineSink {
+    /// Sinks that do not care about alerts ignore them.
+    public func alert(_ event: AlertEvent) {}
 }
 
 /// Counts of every record line by outcome (§4.3): each line is exactly one of these.
