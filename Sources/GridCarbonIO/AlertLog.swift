@@ -12,6 +12,11 @@ public struct AlertLogEntry: Sendable, Equatable {
     public var seq: Int64
     /// The event's NDJSON line, newline included.
     public var line: [UInt8]
+
+    public init(seq: Int64, line: [UInt8]) {
+        self.seq = seq
+        self.line = line
+    }
 }
 
 /// The alert log (§5): `<data>/alerts/alerts-<first seq, 20 digits>.ndjson.zst`, NDJSON events in

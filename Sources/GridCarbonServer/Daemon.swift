@@ -41,10 +41,18 @@ public enum Daemon {
         host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
         host.onCounts = { metrics.count($0, kinds: $1) }
         host.onProvinceToday = { metrics.provinceToday($0) }
+        // Alert events: logged to <data>/alerts and fanned out; recovered ones first (the log skips
+        // those it has), then live ones as their write-ahead-log entries become durable.
+        let alertMetrics = AlertMetrics(registry: metrics)
+        let hub = try AlertHub(directory: configuration.dataDirectory + "/alerts", zone: configuration.engine.zone, logger: logger, metrics: alertMetrics)
+        hub.publish(await host.takeRecoveredAlerts())
+        host.onAlerts = { hub.publish($0) }
+        let alertService = AlertService(hub: hub, configuration: configuration.alertDelivery, zone: configuration.engine.zone, logger: logger)
         let readyFlag = ReadyFlag()
         let tcp = TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
         let router = HTTPAPI.router(host: host, metrics: metrics, auth: auth, ready: { readyFlag.ready })
+        AlertRoutes.add(to: router, hub: hub, keepAlive: configuration.alertDelivery.keepAlive)
         let app = Application(router: router, configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridcarbon"),
                               onServerRunning: { channel in
                                   readyFlag.httpPort = channel.localAddress?.port ?? configuration.httpPort
@@ -70,6 +78,8 @@ public enum Daemon {
                 .init(service: hostService),
                 .init(service: tcp),
                 .init(service: app),
+                // Last, so it stops first: it ends open alert streams before the HTTP server drains.
+                .init(service: alertService),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))

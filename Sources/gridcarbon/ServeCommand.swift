@@ -54,6 +54,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("wal-segment-bytes"), help: ArgumentHelp("Write-ahead log segment size. (default: 67108864)", valueName: "n"))
     var walSegmentBytes: Int?
 
+    @Option(name: .customLong("webhook"), help: ArgumentHelp("POST every alert event to this URL, in order, retried until accepted (repeatable; adds to the config's alerts.webhooks).", valueName: "url"))
+    var webhooks: [String] = []
+
+    @Option(help: ArgumentHelp("Push alerts to Prometheus Alertmanager at this base URL (POST URL/api/v2/alerts).", valueName: "url"))
+    var alertmanager: String?
+
     @OptionGroup(title: "Engine settings")
     var engine: SettingsOptions
 
@@ -93,6 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard v >= 4096 else { throw ValidationError("wal-segment-bytes must be at least 4096") }
             config.walSegmentBytes = v
         }
+        config.alertDelivery = try alertDelivery(file)
         if let v = file.string("max_line_bytes") { config.maxLineBytes = Int(v) ?? config.maxLineBytes }
         if let v = file.string("max_body_bytes") { config.maxBodyBytes = Int(v) ?? config.maxBodyBytes }
         var logger = Logger(label: "gridcarbon")
@@ -106,6 +113,28 @@ struct ServeCommand: AsyncParsableCommand {
             printError("gridcarbon serve: registry \(e)\n")
             throw ExitCode(1)
         }
+    }
+
+    /// `alerts.webhooks`, `alerts.webhook_token`, `alerts.alertmanager.url|resend`,
+    /// `alerts.keep_alive`, and the `--webhook`/`--alertmanager` flags.
+    func alertDelivery(_ file: ConfigFile) throws -> AlertDeliveryConfiguration {
+        var a = AlertDeliveryConfiguration()
+        a.webhooks = (file.strings("alerts.webhooks") ?? []) + webhooks
+        for url in a.webhooks + [alertmanager ?? file.string("alerts.alertmanager.url")].compactMap({ $0 }) {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
+                throw ValidationError("alert target '\(url)' must be an http:// or https:// URL")
+            }
+        }
+        a.webhookToken = file.string("alerts.webhook_token")
+        a.alertmanagerURL = alertmanager ?? file.string("alerts.alertmanager.url")
+        func duration(_ key: String) throws -> Duration? {
+            guard let t = file.string(key) else { return nil }
+            guard let d = DurationFormat.parse(t), d > 0 else { throw ValidationError("\(key) '\(t)' is not a duration such as 15s or 1m") }
+            return .microseconds(d)
+        }
+        if let d = try duration("alerts.alertmanager.resend") { a.alertmanagerResend = d }
+        if let d = try duration("alerts.keep_alive") { a.keepAlive = d }
+        return a
     }
 
     func address(_ text: String, _ name: String) throws -> (String, Int) {

@@ -6,7 +6,7 @@ import GridCarbonModel
 /// Engine settings every engine-running subcommand shares (§7 defaults). Each comes from the flag,
 /// else from the configuration file (`--config`, JSON), else from the specification's default.
 struct SettingsOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Configuration file (JSON); flags override it. Keys: zone, resolution, windows, levels, reorder_window, span_horizon, max_gap, max_future, factors, source_factors, source_basis, registry, data.", valueName: "file"))
+    @Option(help: ArgumentHelp("Configuration file (JSON); flags override it. Keys: zone, resolution, windows, levels, reorder_window, span_horizon, max_gap, max_future, factors, source_factors, source_basis, registry, data, alerts (serve).", valueName: "file"))
     var config: String?
 
     @Option(help: ArgumentHelp("Zone windows are aligned to: a fixed offset such as +08:00, or Asia/Shanghai. (default: Asia/Shanghai)", valueName: "zone"))
@@ -112,7 +112,13 @@ struct ConfigFile: Sendable {
     static let keys: Set<String> = ["zone", "resolution", "windows", "levels", "reorder_window", "span_horizon", "max_gap", "max_future",
                                     "factors", "source_factors", "source_basis", "registry", "data",
                                     "tcp", "http", "tokens", "fsync", "idle_timeout", "max_line_bytes", "max_body_bytes",
-                                    "checkpoint_bytes", "wal_segment_bytes"]
+                                    "checkpoint_bytes", "wal_segment_bytes",
+                                    "alerts"]
+    /// Keys allowed inside objects of the file, by path.
+    static let nestedKeys: [[String]: Set<String>] = [
+        ["alerts"]: ["webhooks", "webhook_token", "alertmanager", "keep_alive"],
+        ["alerts", "alertmanager"]: ["url", "resend"],
+    ]
     let reader: ConfigReader?
 
     static let empty = ConfigFile(reader: nil)
@@ -130,6 +136,11 @@ struct ConfigFile: Sendable {
         for key in topLevelKeys(text) where !keys.contains(key) {
             throw ValidationError("config \(path): unknown key '\(key)' (known: \(keys.sorted().joined(separator: ", ")))")
         }
+        for (object, known) in nestedKeys {
+            for key in objectKeys(text, at: object) where !known.contains(key) {
+                throw ValidationError("config \(path): unknown key '\(key)' in \(object.joined(separator: ".")) (known: \(known.sorted().joined(separator: ", ")))")
+            }
+        }
         return ConfigFile(reader: ConfigReader(provider: provider))
     }
 
@@ -140,13 +151,30 @@ struct ConfigFile: Sendable {
         return nil
     }
 
+    /// A list of strings (a JSON array, or one string).
+    func strings(_ key: String) -> [String]? {
+        guard let reader else { return nil }
+        if let list = reader.stringArray(forKey: ConfigKey(key)) { return list }
+        return reader.string(forKey: ConfigKey(key)).map { [$0] }
+    }
+
     /// Keys of the top-level JSON object (strings directly inside the outer braces, before a colon).
     static func topLevelKeys(_ text: String) -> [String] {
+        objectKeys(text, at: [])
+    }
+
+    /// Keys of the JSON object at `path` (`["alerts", "alertmanager"]`), in order of appearance.
+    static func objectKeys(_ text: String, at path: [String]) -> [String] {
         var keys: [String] = []
-        var depth = 0
+        // Enclosing containers: whether each is an object, and the key it is the value of.
+        var stack: [(object: Bool, key: String?)] = []
         var inString = false, escaped = false
         var current = ""
         var lastString: String?
+        var pendingKey: String?
+        func here() -> Bool {
+            stack.count == path.count + 1 && stack.allSatisfy(\.object) && stack.dropFirst().map { $0.key ?? "" } == path
+        }
         for c in text {
             if inString {
                 if escaped { escaped = false; current.append(c); continue }
@@ -157,10 +185,15 @@ struct ConfigFile: Sendable {
             }
             switch c {
             case "\"": inString = true; current = ""
-            case "{", "[": depth += 1; lastString = nil
-            case "}", "]": depth -= 1; lastString = nil
-            case ":": if depth == 1, let k = lastString { keys.append(k) }; lastString = nil
-            case ",": lastString = nil
+            case "{", "[": stack.append((c == "{", pendingKey)); pendingKey = nil; lastString = nil
+            case "}", "]": if !stack.isEmpty { stack.removeLast() }; lastString = nil; pendingKey = nil
+            case ":":
+                if let k = lastString {
+                    if here() { keys.append(k) }
+                    pendingKey = k
+                }
+                lastString = nil
+            case ",": lastString = nil; pendingKey = nil
             default: break
             }
         }

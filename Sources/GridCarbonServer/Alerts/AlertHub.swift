@@ -1,0 +1,149 @@
+import GridCarbonEngine
+import GridCarbonIO
+import GridCarbonModel
+import Logging
+
+/// The daemon's alert events after the engine (§5): appends them to the alert log
+/// (`<data>/alerts/`, fsynced), keeps the set of active alerts, and wakes subscribers.
+///
+/// Subscribers (Server-Sent Events, webhooks, Alertmanager) hold no queue of their own: each keeps
+/// a cursor (the last `seq` it has) and asks ``entries(after:limit:)`` for what follows, served
+/// from a bounded ring of recent events or, for a subscriber that fell further behind or resumes
+/// from an old `Last-Event-ID`, from the log. A slow subscriber therefore costs no memory, and
+/// nothing is skipped or repeated between the log and live events. Thread-safe.
+public final class AlertHub: @unchecked Sendable {
+    /// The alert log folder.
+    public let directory: String
+    let zone: Zone
+    let logger: Logger
+    let metrics: AlertMetrics
+    /// How many recent events stay in memory for subscribers.
+    let ringCapacity: Int
+
+    private let lock = PThreadMutex()
+    private let log: AlertLog
+    /// Events that could not be logged yet (disk full, …): retried before the next ones.
+    private var pending: [AlertEvent] = []
+    /// id → the newest firing event of that alert.
+    private var active: [String: ActiveAlert] = [:]
+    /// Recent events, oldest first, contiguous in `seq`, ending at ``lastSeq``.
+    private var ring: [AlertLogEntry] = []
+    private var _lastSeq: Int64 = 0
+    private var waiters: [UInt64: AsyncStream<AlertWake>.Continuation] = [:]
+    private var nextWaiter: UInt64 = 0
+    private var closed = false
+
+    /// One active alert: its newest firing event.
+    public struct ActiveAlert: Sendable, Equatable {
+        public var entry: AlertLogEntry
+        public var record: AlertRecord
+    }
+
+    /// Opens (or creates) the alert log in `directory` and rebuilds the active set from it.
+    public init(directory: String, zone: Zone, logger: Logger, metrics: AlertMetrics = AlertMetrics(), ringCapacity: Int = 1024) throws {
+        self.directory = directory
+        self.zone = zone
+        self.logger = logger
+        self.metrics = metrics
+        self.ringCapacity = max(1, ringCapacity)
+        log = try AlertLog(directory: directory, zone: zone)
+        let all = try AlertLog.read(directory: directory)
+        for entry in all { apply(entry) }
+        ring = Array(all.suffix(self.ringCapacity))
+        _lastSeq = log.lastSeq
+        metrics.active.record(active.count)
+    }
+
+    /// The highest `seq` logged.
+    public var lastSeq: Int64 { lock.withLock { _lastSeq } }
+
+    /// Logs the events not logged yet (by `seq`), fsyncs, updates the active set and wakes
+    /// subscribers. Called in `seq` order (the engine host's `onAlerts`, recovered events first).
+    public func publish(_ events: [AlertEvent]) {
+        lock.withLock {
+            let batch = pending + events
+            let fresh: [AlertEvent]
+            do {
+                fresh = try log.append(batch, sync: true)
+                pending = []
+            } catch {
+                pending = batch.filter { $0.seq > log.lastSeq }
+                logger.error("alert events not logged yet; retried with the next ones", metadata: ["error": "\(error)", "pending": "\(pending.count)"])
+                return
+            }
+            guard !fresh.isEmpty else { return }
+            for e in fresh {
+                let entry = AlertLogEntry(seq: e.seq, line: e.json(zone: zone))
+                apply(entry)
+                ring.append(entry)
+                metrics.event(state: e.state.rawValue)
+            }
+            if ring.count > ringCapacity * 2 { ring.removeFirst(ring.count - ringCapacity) }
+            _lastSeq = log.lastSeq
+            metrics.active.record(active.count)
+            for w in waiters.values { w.yield(.changed) }
+        }
+    }
+
+    /// On the lock (or in init): the active set after one event.
+    private func apply(_ entry: AlertLogEntry) {
+        guard let r = AlertRecord.parse(entry.line) else {
+            logger.warning("alert log line not understood; left out of the active set", metadata: ["seq": "\(entry.seq)"])
+            return
+        }
+        if r.resolved { active[r.id] = nil } else { active[r.id] = ActiveAlert(entry: entry, record: r) }
+    }
+
+    /// The active alerts ordered by id, and the last `seq` they reflect.
+    public func activeAlerts() -> (alerts: [ActiveAlert], seq: Int64) {
+        lock.withLock {
+            (active.values.sorted { Array($0.record.id.utf8).lexicographicallyPrecedes(Array($1.record.id.utf8)) }, _lastSeq)
+        }
+    }
+
+    /// Up to `limit` events after `seq`, in order: from memory when recent, else from the log.
+    public func entries(after seq: Int64, limit: Int = 512) throws -> [AlertLogEntry] {
+        let fromRing: [AlertLogEntry]? = lock.withLock {
+            if seq >= _lastSeq { return [] }
+            guard let first = ring.first, first.seq <= seq + 1 else { return nil }
+            let start = Int(seq + 1 - first.seq)
+            guard start >= 0, start < ring.count, ring[start].seq == seq + 1 else {
+                // Not contiguous (should not happen): search.
+                return Array(ring.lazy.filter { $0.seq > seq }.prefix(limit))
+            }
+            return Array(ring[start..<min(ring.count, start + limit)])
+        }
+        if let fromRing { return fromRing }
+        // Older than the ring: the log has them (they were logged before entering the ring).
+        return try AlertLog.read(directory: directory, after: seq, limit: limit)
+    }
+
+    /// A new subscription: its stream yields when events are published and finishes when the
+    /// hub is closed. Cancel it with ``unsubscribe(_:)``.
+    public func subscribe() -> AlertSubscription {
+        lock.withLock {
+            let (stream, continuation) = AsyncStream<AlertWake>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            nextWaiter += 1
+            let id = nextWaiter
+            if closed { continuation.finish() } else { waiters[id] = continuation }
+            return AlertSubscription(id: id, wakes: stream, continuation: continuation)
+        }
+    }
+
+    /// Ends a subscription.
+    public func unsubscribe(_ s: AlertSubscription) {
+        let c = lock.withLock { waiters.removeValue(forKey: s.id) }
+        c?.finish()
+    }
+
+    /// Finishes every subscription (shutdown: Server-Sent Events streams end, deliverers stop).
+    /// Events are still logged after this.
+    public func closeSubscribers() {
+        let all = lock.withLock { () -> [AsyncStream<AlertWake>.Continuation] in
+            closed = true
+            defer { waiters = [:] }
+            return Array(waiters.values)
+        }
+        for c in all { c.finish() }
+    }
+}

@@ -1,0 +1,39 @@
+import AsyncHTTPClient
+import GridCarbonModel
+import Logging
+import ServiceLifecycle
+
+/// Runs the alert deliverers (webhooks, Alertmanager) under the daemon's service group. On
+/// graceful shutdown it closes the hub's subscriptions first, so open Server-Sent Events streams
+/// end and the HTTP server can drain; undelivered webhook events stay in the log for the next start.
+public struct AlertService: Service {
+    let hub: AlertHub
+    let configuration: AlertDeliveryConfiguration
+    let zone: Zone
+    let logger: Logger
+
+    /// A service delivering `hub`'s events as `configuration` says.
+    public init(hub: AlertHub, configuration: AlertDeliveryConfiguration, zone: Zone, logger: Logger) {
+        self.hub = hub
+        self.configuration = configuration
+        self.zone = zone
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let poster = AlertPoster(client: HTTPClient.shared, token: configuration.webhookToken, timeout: configuration.requestTimeout)
+        let plain = AlertPoster(client: HTTPClient.shared, token: nil, timeout: configuration.requestTimeout)
+        let webhooks = configuration.webhooks.map { WebhookDeliverer(url: $0, hub: hub, poster: poster, configuration: configuration, logger: logger) }
+        let alertmanager = configuration.alertmanagerURL.map {
+            AlertmanagerPusher(url: $0, hub: hub, poster: plain, configuration: configuration, zone: zone, logger: logger)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for w in webhooks { group.addTask { await w.run() } }
+            if let alertmanager { group.addTask { await alertmanager.run() } }
+            // Until shutdown (or cancellation), then stop every subscriber.
+            try? await gracefulShutdown()
+            hub.closeSubscribers()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import GridCarbonIO
+import Logging
+
+/// Delivers alert events to one webhook (§5): each event's JSON line is POSTed
+/// (`Content-Type: application/json`), strictly in `seq` order, at least once.
+///
+/// The outbox is the alert log itself plus a cursor file, `<alerts>/webhook-<name>.cursor`, holding
+/// the last `seq` the receiver accepted (2xx); it is replaced atomically after each delivery, so a
+/// restart resumes after it. While the receiver is down the same event is retried with
+/// exponential backoff; a 4xx refusal other than 408/429 is logged and skipped (repeating it
+/// would block every later event). A webhook seen for the first time starts at the end of the log.
+final class WebhookDeliverer: Sendable {
+    let url: String
+    let hub: AlertHub
+    let poster: AlertPoster
+    let configuration: AlertDeliveryConfiguration
+    let logger: Logger
+    /// The cursor file.
+    let cursorPath: String
+    /// The metrics label: `webhook:<host:port>`.
+    let target: String
+
+    init(url: String, hub: AlertHub, poster: AlertPoster, configuration: AlertDeliveryConfiguration, logger: Logger) {
+        self.url = url
+        self.hub = hub
+        self.poster = poster
+        self.configuration = configuration
+        self.logger = logger
+        cursorPath = hub.directory + "/" + Self.cursorName(url)
+        target = "webhook:" + Self.hostPort(url)
+    }
+
+    /// `webhook-<host, port and path with other characters as _, at most 48>-<FNV-1a 64 of the URL>.cursor`
+    static func cursorName(_ url: String) -> String {
+        var rest = Substring(url)
+        if let r = rest.firstRange(of: "://") { rest = rest[r.upperBound...] }
+        if let q = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<q] }
+        let safe = String(rest.unicodeScalars.map { s -> Character in
+            (s.isASCII && (s.properties.isAlphabetic || s.properties.numericType != nil || s == "." || s == "-")) ? Character(s) : "_"
+        }.prefix(48))
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in url.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return "webhook-\(safe)-\(String(repeating: "0", count: 16 - hex.count))\(hex).cursor"
+    }
+
+    static func hostPort(_ url: String) -> String {
+        var rest = Substring(url)
+        if let r = rest.firstRange(of: "://") { rest = rest[r.upperBound...] }
+        if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        return String(rest)
+    }
+
+    /// The last delivered `seq`, or nil when there is no cursor file yet.
+    func loadCursor() -> Int64? {
+        guard Files.exists(cursorPath), let bytes = try? Files.read(cursorPath) else { return nil }
+        return Int64(String(decoding: bytes, as: UTF8.self).filter { $0 != "\n" && $0 != " " })
+    }
+
+    func saveCursor(_ seq: Int64) {
+        do { try Files.writeAtomically(cursorPath, Array("\(seq)\n".utf8), sync: true) } catch {
+            logger.error("webhook cursor not saved; events after it may be delivered again", metadata: ["file": "\(cursorPath)", "error": "\(error)"])
+        }
+    }
+
+    /// Delivers until the hub closes or the task is cancelled.
+    func run() async {
+        let subscription = hub.subscribe()
+        defer { hub.unsubscribe(subscription) }
+        var cursor: Int64
+        if let c = loadCursor() { cursor = c } else {
+            cursor = hub.lastSeq
+            saveCursor(cursor)
+        }
+        logger.info("webhook delivery", metadata: ["target": "\(target)", "after": "\(cursor)"])
+        var wakes = subscription.wakes.makeAsyncIterator()
+        while !Task.isCancelled {
+            let batch: [AlertLogEntry]
+            do { batch = try hub.entries(after: cursor, limit: 64) } catch {
+                logger.error("alert log unreadable for webhook delivery", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: configuration.retryMax)
+                continue
+            }
+            hub.metrics.lag(target: target, events: hub.lastSeq - cursor)
+            if batch.isEmpty {
+                guard await wakes.next() != nil else { return }
+                continue
+            }
+            for entry in batch where entry.seq > cursor {
+                guard await deliver(entry) else { return }
+                cursor = entry.seq
+                saveCursor(cursor)
+                hub.metrics.lag(target: target, events: hub.lastSeq - cursor)
+            }
+        }
+    }
+
+    /// POSTs one event until it is accepted or refused; false when cancelled first.
+    func deliver(_ entry: AlertLogEntry) async -> Bool {
+        var backoff = Backoff(initial: configuration.retryInitial, max: configuration.retryMax)
+        let body = entry.line.last == 0x0A ? Array(entry.line.dropLast()) : entry.line
+        while !Task.isCancelled {
+            switch await poster.post(url, json: body) {
+            case .delivered:
+                return true
+            case .refused(let code):
+                hub.metrics.deliveryFailed(target: target)
+                logger.error("webhook refused an alert event; skipped", metadata: ["target": "\(target)", "seq": "\(entry.seq)", "status": "\(code)"])
+                return true
+            case .retry(let reason):
+                hub.metrics.deliveryFailed(target: target)
+                let wait = backoff.next()
+                if backoff.attempt == 1 || backoff.attempt % 10 == 0 {
+                    logger.warning("webhook delivery failed; retrying", metadata: ["target": "\(target)", "seq": "\(entry.seq)", "reason": "\(reason)", "attempt": "\(backoff.attempt)"])
+                }
+                do { try await Task.sleep(for: wait) } catch { return false }
+            }
+        }
+        return false
+    }
+}
