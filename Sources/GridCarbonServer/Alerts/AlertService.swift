@@ -11,6 +11,8 @@ public struct AlertService: Service {
     let configuration: AlertDeliveryConfiguration
     let zone: Zone
     let logger: Logger
+    let webhooks: [WebhookDeliverer]
+    let alertmanager: AlertmanagerPusher?
 
     /// A service delivering `hub`'s events as `configuration` says.
     public init(hub: AlertHub, configuration: AlertDeliveryConfiguration, zone: Zone, logger: Logger) {
@@ -18,15 +20,18 @@ public struct AlertService: Service {
         self.configuration = configuration
         self.zone = zone
         self.logger = logger
+        // Deliverers are made here, before the daemon takes input: a new webhook's cursor starts
+        // at the log's end as it is now, so no live event slips past it.
+        let poster = AlertPoster(client: HTTPClient.shared, token: configuration.webhookToken, timeout: configuration.requestTimeout)
+        let plain = AlertPoster(client: HTTPClient.shared, token: nil, timeout: configuration.requestTimeout)
+        webhooks = configuration.webhooks.map { WebhookDeliverer(url: $0, hub: hub, poster: poster, configuration: configuration, logger: logger) }
+        alertmanager = configuration.alertmanagerURL.map {
+            AlertmanagerPusher(url: $0, hub: hub, poster: plain, configuration: configuration, zone: zone, logger: logger)
+        }
     }
 
     public func run() async throws {
-        let poster = AlertPoster(client: HTTPClient.shared, token: configuration.webhookToken, timeout: configuration.requestTimeout)
-        let plain = AlertPoster(client: HTTPClient.shared, token: nil, timeout: configuration.requestTimeout)
-        let webhooks = configuration.webhooks.map { WebhookDeliverer(url: $0, hub: hub, poster: poster, configuration: configuration, logger: logger) }
-        let alertmanager = configuration.alertmanagerURL.map {
-            AlertmanagerPusher(url: $0, hub: hub, poster: plain, configuration: configuration, zone: zone, logger: logger)
-        }
+        let webhooks = self.webhooks, alertmanager = self.alertmanager
         await withTaskGroup(of: Void.self) { group in
             for w in webhooks { group.addTask { await w.run() } }
             if let alertmanager { group.addTask { await alertmanager.run() } }

@@ -12,6 +12,10 @@ import Logging
 /// annotations `summary` (the message), `value`, `threshold`; `startsAt` the event's `starts_at`;
 /// resolved events carry `endsAt`: their `ends_at`, or the wall clock if that is still ahead of it
 /// (event time may run ahead of Alertmanager's clock, which would keep the alert firing).
+///
+/// `severity` is a label, so Alertmanager sees an alert whose severity changed as a new alert:
+/// the pusher remembers the severity it last sent per id and resolves the old one explicitly
+/// (after a restart, an old one left behind expires by Alertmanager's `resolve_timeout`).
 final class AlertmanagerPusher: Sendable {
     let endpoint: String
     let hub: AlertHub
@@ -45,18 +49,19 @@ final class AlertmanagerPusher: Sendable {
         let clock = ContinuousClock()
         var lastResend = clock.now
         var wakes = subscription.wakes.makeAsyncIterator()
+        var sent: [String: String] = [:]
         while !Task.isCancelled {
             // New events first (a resolution is never hidden by a resend of an older snapshot).
             let batch = (try? hub.entries(after: cursor, limit: 256)) ?? []
             hub.metrics.lag(target: target, events: hub.lastSeq - cursor)
             if let last = batch.last {
-                guard await push(batch.compactMap { AlertRecord.parse($0.line) }) else { return }
+                guard await push(batch.compactMap { AlertRecord.parse($0.line) }, sent: &sent) else { return }
                 cursor = last.seq
                 continue
             }
             if resendDue {
                 let active = hub.activeAlerts().alerts.map(\.record)
-                if !active.isEmpty { guard await push(active) else { return } }
+                if !active.isEmpty { guard await push(active, sent: &sent) else { return } }
                 resendDue = false
                 lastResend = clock.now
             }
@@ -65,12 +70,32 @@ final class AlertmanagerPusher: Sendable {
         }
     }
 
-    /// POSTs the records (the newest per alert id) until Alertmanager takes them; false when
-    /// cancelled first.
-    func push(_ records: [AlertRecord]) async -> Bool {
-        var newest: [String: Int] = [:]
-        for (i, r) in records.enumerated() { newest[r.id] = i }
-        let chosen = records.indices.filter { newest[records[$0].id] == $0 }.map { records[$0] }
+    /// What to send for `records` (the newest event per alert id), given the severity last sent
+    /// per id: an alert whose severity changed is also resolved under its old severity.
+    static func plan(_ records: [AlertRecord], sent: inout [String: String]) -> [AlertRecord] {
+        var out: [AlertRecord] = []
+        // One entry per Alertmanager alert (id and severity), the newest.
+        func add(_ r: AlertRecord) {
+            out.removeAll { $0.id == r.id && $0.severity == r.severity }
+            out.append(r)
+        }
+        for r in records {
+            if let old = sent[r.id], old != r.severity {
+                var gone = r
+                gone.severity = old
+                gone.state = "resolved"
+                gone.endsAt = nil
+                add(gone)
+            }
+            sent[r.id] = r.resolved ? nil : r.severity
+            add(r)
+        }
+        return out
+    }
+
+    /// POSTs the records until Alertmanager takes them; false when cancelled first.
+    func push(_ records: [AlertRecord], sent: inout [String: String]) async -> Bool {
+        let chosen = Self.plan(records, sent: &sent)
         guard !chosen.isEmpty else { return true }
         var backoff = Backoff(initial: configuration.retryInitial, max: configuration.retryMax)
         while !Task.isCancelled {

@@ -28,6 +28,9 @@ final class WebhookDeliverer: Sendable {
         self.logger = logger
         cursorPath = hub.directory + "/" + Self.cursorName(url)
         target = "webhook:" + Self.hostPort(url)
+        // A new webhook starts at the end of the log as it is now (before the daemon takes
+        // input), so every event from here on is delivered.
+        if loadCursor() == nil { saveCursor(hub.lastSeq) }
     }
 
     /// `webhook-<host, port and path with other characters as _, at most 48>-<FNV-1a 64 of the URL>.cursor`
@@ -70,6 +73,11 @@ final class WebhookDeliverer: Sendable {
         defer { hub.unsubscribe(subscription) }
         var cursor: Int64
         if let c = loadCursor() { cursor = c } else {
+            cursor = hub.lastSeq
+            saveCursor(cursor)
+        }
+        if cursor > hub.lastSeq {
+            // A cursor from a newer life of the data folder than its log: start at the log's end.
             cursor = hub.lastSeq
             saveCursor(cursor)
         }

@@ -1,0 +1,85 @@
+import Foundation
+import GridCarbonEngine
+import GridCarbonModel
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+import Testing
+@testable import GridCarbonIO
+@testable import GridCarbonServer
+
+/// Webhooks against a real receiver (a Hummingbird server in the test) that is down at first.
+@Suite(.serialized) struct WebhookTests {
+    /// What the receiver got: seq of each body, in arrival order, and the headers that matter.
+    final class Received: @unchecked Sendable {
+        let lock = NSLock()
+        var seqs: [Int64] = []
+        var bodies: [String] = []
+        var contentTypes: Set<String> = []
+        var auth: Set<String> = []
+        func add(_ body: String, type: String?, auth a: String?) {
+            lock.withLock {
+                seqs.append(AlertLog.seq(of: Array(body.utf8)) ?? -1)
+                bodies.append(body)
+                contentTypes.insert(type ?? "")
+                auth.insert(a ?? "")
+            }
+        }
+        var snapshot: [Int64] { lock.withLock { seqs } }
+    }
+
+    func receiver(port: Int, into received: Received) async throws -> TestServer<BasicRequestContext> {
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            received.add(String(buffer: body), type: request.headers[.contentType], auth: request.headers[.authorization])
+            return Response(status: .noContent)
+        }
+        return try await TestServer(router: router, port: port)
+    }
+
+    func service(_ hub: AlertHub, url: String) -> (ServiceGroup, Task<Void, Error>) {
+        var c = AlertDeliveryConfiguration()
+        c.webhooks = [url]
+        c.webhookToken = "hook-token-0123456789"
+        c.retryInitial = .milliseconds(100)
+        c.retryMax = .milliseconds(800)
+        let group = ServiceGroup(services: [AlertService(hub: hub, configuration: c, zone: .shanghai, logger: AlertFixtures.logger)],
+                                 gracefulShutdownSignals: [], logger: AlertFixtures.logger)
+        return (group, Task { try await group.run() })
+    }
+
+    @Test func receiverDownThenUpGetsEveryEventInOrderOnce() async throws {
+        let dir = AlertFixtures.scratch("webhook")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let hub = try AlertHub(directory: dir, zone: .shanghai, logger: AlertFixtures.logger)
+        let port = DaemonProcess.freePort()
+        let url = "http://127.0.0.1:\(port)/hook"
+        let (group, task) = service(hub, url: url)
+        // The receiver's port is closed: these wait in the outbox (the log) while retries back off.
+        for s in Int64(1)...5 { hub.publish([AlertFixtures.event(s, key: "K\(s % 2)", state: s == 4 ? .resolved : .firing)]) }
+        try await Task.sleep(for: .milliseconds(1500))
+        let received = Received()
+        let server = try await receiver(port: port, into: received)
+        for s in Int64(6)...10 { hub.publish([AlertFixtures.event(s, key: "K\(s % 2)")]) }
+        #expect(await AlertFixtures.eventually { received.snapshot.count >= 10 })
+        #expect(received.snapshot == Array(1...10))
+        #expect(received.contentTypes == ["application/json"])
+        #expect(received.auth == ["Bearer hook-token-0123456789"])
+        #expect(received.bodies[3].contains("\"state\":\"resolved\""))
+        let cursor = dir + "/" + WebhookDeliverer.cursorName(url)
+        #expect(await AlertFixtures.eventually { (try? Files.read(cursor)) == Array("10\n".utf8) })
+        await group.triggerGracefulShutdown()
+        try await task.value
+
+        // Stopped: events published meanwhile are delivered at the next start, nothing twice.
+        for s in Int64(11)...12 { hub.publish([AlertFixtures.event(s)]) }
+        let (group2, task2) = service(hub, url: url)
+        #expect(await AlertFixtures.eventually { received.snapshot.count >= 12 })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(received.snapshot == Array(1...12))
+        await group2.triggerGracefulShutdown()
+        try await task2.value
+        await server.stop()
+    }
+}
