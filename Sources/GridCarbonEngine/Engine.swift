@@ -111,6 +111,15 @@ public final class Engine {
     /// Running totals (§4.2) per profile, rolled up to keys on demand.
     public internal(set) var totals: RunningTotals
 
+    /// The alert rules (§5), when configured (Engine+Alerts.swift).
+    var alerts: AlertEvaluator?
+    /// Whether the alert rules need every processed reading (data-quality rules).
+    var alertsTrackMeters = false
+    /// The alert `seq` while no rules are configured (it never goes back).
+    var alertSeqCarry: Int64 = 0
+    /// Emissions per profile of the slot being closed, for budget rules.
+    var slotCO2: [Double] = []
+
     public init(settings: EngineSettings, registry: Registry, annual: AnnualFactorTable = .embedded,
                 sources: SourceFactorTable = .embedded, sink: EngineSink, now: Micros) {
         precondition(settings.validate() == nil, settings.validate() ?? "")
@@ -389,9 +398,18 @@ public final class Engine {
             let it = pool[Int(h)]
             if it.key > w { break }
             if it.kind == 0 {
-                reading(meter: m, ts: it.key, value: it.value)
+                if alertsTrackMeters {
+                    let before = anomalies.count
+                    reading(meter: m, ts: it.key, value: it.value)
+                    alerts!.seen(meter: m, first: it.key, last: it.key, region: Int(meters.region[m]), register: true, anomaly: anomalies.count != before)
+                } else {
+                    reading(meter: m, ts: it.key, value: it.value)
+                }
             } else {
                 attribute(meter: m, start: it.start, end: it.key, energy: it.value)
+                if alertsTrackMeters {
+                    alerts!.seen(meter: m, first: it.start, last: it.key, region: Int(meters.region[m]), register: false, anomaly: false)
+                }
             }
             // Processed: unlinked from the meter now, freed when its bucket is next walked
             // (in this same watermark move: its key is behind the new watermark).
@@ -570,9 +588,14 @@ public final class Engine {
             if let acc = open[li].first(where: { $0.index == w }) { accs.append(acc) }
         }
         totals.beginSlot(start: start)
+        let budgets = alerts.map { !$0.targets.isEmpty } ?? false
+        if budgets && slotCO2.count != profileCount { slotCO2 = Array(repeating: 0, count: profileCount) }
         for p in 0..<profileCount {
             let e = slotEnergy[p]
-            if e == 0 { continue }
+            if e == 0 {
+                if budgets { slotCO2[p] = 0 }
+                continue
+            }
             let f = regionFactor[profileRegion[p]]
             let c = e * f.kgPerKWh
             let rt = e * f.realtimeShare
@@ -582,6 +605,10 @@ public final class Engine {
                 acc.realtime[p] += rt
             }
             totals.add(profile: p, energy: e, co2: c)
+            if budgets { slotCO2[p] = c }
+        }
+        if budgets {
+            slotCO2.withUnsafeBufferPointer { alerts!.slotClosed(s, start: start, end: end, co2: $0) }
         }
     }
 
@@ -631,7 +658,9 @@ public final class Engine {
         }
         if rows.isEmpty { return }
         windowsClosed += 1
-        sink.windowClosed(ClosedWindow(lengthIndex: acc.lengthIndex, length: len, start: start, end: start + len, rows: rows))
+        let closed = ClosedWindow(lengthIndex: acc.lengthIndex, length: len, start: start, end: start + len, rows: rows)
+        sink.windowClosed(closed)
+        alerts?.windowClosed(closed)
     }
 }
 

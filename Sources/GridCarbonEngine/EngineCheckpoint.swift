@@ -54,6 +54,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
 /// - `FACT`: region count; per region its real-time factors (count; start, end, value) and mix
 ///   records in arrival order (count; start, end, source, mwh).
 /// - `TOTL`: day, month, year ids, profile count, then day, month and year (energy, co2) per profile.
+/// - `ALRT` (optional): byte length, then the alert evaluator's state by names (Engine+Alerts.swift).
 /// - `END.`
 ///
 /// Pool indices, bucket links and caches are not written: restore rebuilds the links and leaves the
@@ -71,7 +72,7 @@ public enum EngineCheckpointFormat {
     }
     static let settings = tag("SETG"), registry = tag("REGY"), scalars = tag("SCAL"), sources = tag("SRCS")
     static let baselines = tag("BASE"), pending = tag("PEND"), slots = tag("SLOT"), windows = tag("WIND")
-    static let factors = tag("FACT"), totals = tag("TOTL"), end = tag("END.")
+    static let factors = tag("FACT"), totals = tag("TOTL"), alerts = tag("ALRT"), end = tag("END.")
 
     static func name(_ tag: UInt64) -> String {
         String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: tag >> (8 * UInt64($0))) }, as: UTF8.self)
@@ -490,6 +491,11 @@ extension Engine {
         o.array(totals.monthTotals)
         o.array(totals.yearTotals)
 
+        let alertBytes = alertState()
+        o.section(F.alerts)
+        o.i64(Int64(alertBytes.count))
+        o.array(alertBytes)
+
         o.section(F.end)
     }
 
@@ -643,6 +649,14 @@ extension Engine {
             try totals.yearTotals.withUnsafeMutableBytes { try r.raw(periodBytes, into: $0.baseAddress, "year totals") }
         } else {
             r.at += 3 * periodBytes
+        }
+
+        if r.at + 8 <= r.end, r.base.loadUnaligned(fromByteOffset: r.at, as: UInt64.self) == F.alerts {
+            try r.section(F.alerts)
+            let n = try r.count(each: 1, "alert state bytes")
+            var bytes = [UInt8](repeating: 0, count: n)
+            try bytes.withUnsafeMutableBytes { try r.raw(n, into: $0.baseAddress, "alert state") }
+            do { try restoreAlertState(bytes, apply: apply) } catch { throw r.fail("\(error)") }
         }
 
         try r.section(F.end)

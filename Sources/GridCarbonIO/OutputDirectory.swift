@@ -90,6 +90,7 @@ public final class OutputDirectory: EngineSink {
         try rejected.flush()
         try late.flush()
         try anomalies.flush()
+        flushAlerts()
         try check()
     }
 
@@ -178,6 +179,23 @@ public final class OutputDirectory: EngineSink {
             if pendingError == nil { pendingError = error }
         }
         onWindow?(w)
+    }
+
+    /// The alert log `replay` writes (the daemon logs alerts once durable, elsewhere).
+    public var alertLog: AlertLog?
+    var pendingAlerts: [AlertEvent] = []
+    public private(set) var alertCount = 0
+
+    public func alert(_ event: AlertEvent) {
+        pendingAlerts.append(event)
+        alertCount += 1
+        if pendingAlerts.count >= 4096 { flushAlerts() }
+    }
+
+    func flushAlerts() {
+        guard let log = alertLog, !pendingAlerts.isEmpty else { return }
+        do { try log.append(pendingAlerts, sync: sync) } catch { if pendingError == nil { pendingError = error } }
+        pendingAlerts.removeAll(keepingCapacity: true)
     }
 
     func flushIfLarge(_ out: SideOutput) {

@@ -14,6 +14,8 @@ public struct ReplayJob: Sendable {
     /// fsync aggregate files (on by default; tests may turn it off for speed).
     public var sync = true
     public var maxLineBytes = 1 << 20
+    /// Alert rules and budgets (§5); the run writes its alert log to `<data>/alerts/`.
+    public var alerts = AlertSettings()
 
     public init(registryPath: String, dataDirectory: String, inputs: [String], settings: EngineSettings = EngineSettings(),
                 annual: AnnualFactorTable = .embedded, sources: SourceFactorTable = .embedded, now: Micros = Clock.now()) {
@@ -38,6 +40,9 @@ public struct ReplaySummary: Sendable {
     public var lateSpans: Int
     public var lateSpanEnergy: Double
     public var meters: Int
+    /// Alert events written, and alerts still firing at the end.
+    public var alerts: Int = 0
+    public var activeAlerts: Int = 0
 
     public var linesPerSecond: Double { seconds > 0 ? Double(lines) / seconds : 0 }
 }
@@ -71,6 +76,12 @@ public enum Replay {
         let out = try OutputDirectory(root: job.dataDirectory, zone: job.settings.zone, registry: registry, runName: runName, sync: job.sync)
         let engine = Engine(settings: job.settings, registry: registry, annual: job.annual, sources: job.sources, sink: out, now: job.now)
         out.sourceNames = { [unowned engine] in engine.sourceNames }
+        if !job.alerts.isEmpty {
+            if let problem = job.alerts.validate(engine: job.settings) { throw ReplayError(description: "alert rules: \(problem)") }
+            // The run's own alert log: seq starts at 1, so earlier logs in this folder are replaced.
+            out.alertLog = try AlertLog(directory: job.dataDirectory + "/alerts", zone: job.settings.zone, fresh: true)
+            engine.configureAlerts(job.alerts)
+        }
         var bytes = 0
         var lines: Int64 = 0
         for input in job.inputs {
@@ -97,7 +108,8 @@ public enum Replay {
         try Files.writeAtomically("\(job.dataDirectory)/totals.csv", engine.totals.csv(registry: registry, levels: job.settings.levels), sync: job.sync)
         return ReplaySummary(counts: engine.counts, lines: lines, bytes: bytes, seconds: Clock.monotonic() - t0,
                              filesWritten: out.filesWritten, anomalies: out.anomalyCount, lateSpans: out.lateSpanCount,
-                             lateSpanEnergy: out.lateSpanEnergy, meters: registry.count)
+                             lateSpanEnergy: out.lateSpanEnergy, meters: registry.count, alerts: out.alertCount,
+                             activeAlerts: engine.activeAlerts.count)
     }
 
     /// Reads and parses the registry; the file's bytes are dropped before the engine allocates.

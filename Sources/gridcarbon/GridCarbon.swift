@@ -16,7 +16,7 @@ struct GridCarbon: AsyncParsableCommand {
           gridcarbon replay --registry sim/registry.csv --data out sim/records.csv
           gridcarbon cat out --level province --window 1d
         """,
-        subcommands: [ServeCommand.self, ReplayCommand.self, SimulateCommand.self, FactorsCommand.self, CatCommand.self]
+        subcommands: [ServeCommand.self, ReplayCommand.self, SimulateCommand.self, FactorsCommand.self, CatCommand.self, AlertsCommand.self]
     )
 
     /// Exit status per §7: 0 success, 1 bad input data, 2 bad usage or configuration, each failure

@@ -60,6 +60,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let data = self.data ?? engine.file.string("data") ?? "./gridcarbon-data"
         var job = ReplayJob(registryPath: registry, dataDirectory: data, inputs: inputs, settings: settings, annual: annual, sources: sources)
         job.sync = !noFsync
+        job.alerts = try engine.alertSettings(settings)
         let showProgress = !noProgress && Clock.stderrIsTerminal
         var lastDraw = 0.0
         let formatter = TimeFormatter(zone: settings.zone)
@@ -121,6 +122,9 @@ enum Format {
         lines.append("  late       \(count(s.counts.late))")
         let files = settings.windows.map { "\(DurationFormat.format($0)): \(s.filesWritten[$0] ?? 0)" }.joined(separator: ", ")
         lines.append("windows written \(s.filesWritten.values.reduce(0, +)) (\(files)) under \(data)/aggregates/")
+        if s.alerts > 0 || s.activeAlerts > 0 {
+            lines.append("alert events \(count(s.alerts)), \(count(s.activeAlerts)) still firing (gridcarbon alerts \(data))")
+        }
         lines.append("anomalies \(count(s.anomalies)); late spans \(count(s.lateSpans)) (\(NumberFormat.string(s.lateSpanEnergy)) kWh)")
         return lines.joined(separator: "\n")
     }

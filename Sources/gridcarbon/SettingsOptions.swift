@@ -1,12 +1,13 @@
 import ArgumentParser
 import Configuration
+import GridCarbonEngine
 import GridCarbonIO
 import GridCarbonModel
 
 /// Engine settings every engine-running subcommand shares (§7 defaults). Each comes from the flag,
 /// else from the configuration file (`--config`, JSON), else from the specification's default.
 struct SettingsOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Configuration file (JSON); flags override it. Keys: zone, resolution, windows, levels, reorder_window, span_horizon, max_gap, max_future, factors, source_factors, source_basis, registry, data, alerts (serve).", valueName: "file"))
+    @Option(help: ArgumentHelp("Configuration file (JSON); flags override it. Keys: zone, resolution, windows, levels, reorder_window, span_horizon, max_gap, max_future, factors, source_factors, source_basis, registry, data, alerts (rules, budgets, webhooks, alertmanager; see the README).", valueName: "file"))
     var config: String?
 
     @Option(help: ArgumentHelp("Zone windows are aligned to: a fixed offset such as +08:00, or Asia/Shanghai. (default: Asia/Shanghai)", valueName: "zone"))
@@ -42,11 +43,14 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .customLong("source-basis"), help: ArgumentHelp("Which per-source factors to use: direct or lifecycle. (default: direct)", valueName: "basis"))
     var sourceBasis: String?
 
+    @Option(help: ArgumentHelp("Carbon budgets CSV (level,key,period,budget_kg) for budget and forecast alert rules; overrides alerts.budgets in the config.", valueName: "file"))
+    var budgets: String?
+
     /// The configuration file's values, loaded by ``load()``.
     var file: ConfigFile = .empty
 
     enum CodingKeys: String, CodingKey {
-        case config, zone, resolution, windows, levels, reorderWindow, spanHorizon, maxGap, maxFuture, factorsFile, sourceFactorsFile, sourceBasis
+        case config, zone, resolution, windows, levels, reorderWindow, spanHorizon, maxGap, maxFuture, factorsFile, sourceFactorsFile, sourceBasis, budgets
     }
 
     /// Reads `--config` if given (exit status 2 with the reason when it cannot be used).
@@ -96,6 +100,14 @@ struct SettingsOptions: ParsableArguments {
         return (annual, sources)
     }
 
+    /// Alert rules from the config file's `alerts` object and budgets (§5); errors name file and line.
+    func alertSettings(_ engine: EngineSettings) throws -> AlertSettings {
+        let text = try config.map(readText) ?? "{}"
+        do { return try AlertConfig.load(text: text, path: config ?? "(no config)", engine: engine, budgetsOverride: budgets) } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     func readText(_ path: String) throws -> String {
         do { return String(decoding: try Files.read(path), as: UTF8.self) } catch { throw ValidationError("\(error)") }
     }
@@ -112,11 +124,9 @@ struct ConfigFile: Sendable {
     static let keys: Set<String> = ["zone", "resolution", "windows", "levels", "reorder_window", "span_horizon", "max_gap", "max_future",
                                     "factors", "source_factors", "source_basis", "registry", "data",
                                     "tcp", "http", "tokens", "fsync", "idle_timeout", "max_line_bytes", "max_body_bytes",
-                                    "checkpoint_bytes", "wal_segment_bytes",
-                                    "alerts"]
-    /// Keys allowed inside objects of the file, by path.
+                                    "checkpoint_bytes", "wal_segment_bytes", "alerts"]
+    /// Keys allowed inside objects of the file, by path (`alerts` itself is checked by ``AlertConfig``).
     static let nestedKeys: [[String]: Set<String>] = [
-        ["alerts"]: ["webhooks", "webhook_token", "alertmanager", "keep_alive"],
         ["alerts", "alertmanager"]: ["url", "resend"],
     ]
     let reader: ConfigReader?
@@ -125,9 +135,9 @@ struct ConfigFile: Sendable {
 
     static func load(path: String) async throws -> ConfigFile {
         guard Files.exists(path) else { throw ValidationError("config \(path): no such file") }
-        let provider: FileProvider<JSONSnapshot>
+        let provider: FileProvider<GridCarbonJSONSnapshot>
         do {
-            provider = try await FileProvider<JSONSnapshot>(filePath: .init(path))
+            provider = try await FileProvider<GridCarbonJSONSnapshot>(filePath: .init(path))
         } catch {
             throw ValidationError("config \(path): not a valid JSON object of settings")
         }

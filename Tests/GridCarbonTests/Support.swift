@@ -18,6 +18,8 @@ final class CollectingSink: EngineSink {
     func lateSpan(_ span: LateSpan) { lateSpans.append(span) }
     func anomaly(_ anomaly: Anomaly) { anomalies.append(anomaly) }
     func windowClosed(_ window: ClosedWindow) { windows.append(window) }
+    var alerts: [AlertEvent] = []
+    func alert(_ event: AlertEvent) { alerts.append(event) }
 
     /// Rows of windows of one length, as (window start, level, key name, row).
     func rows(length: Micros, registry: Registry) -> [(Micros, Level, String, AggregateRow)] {

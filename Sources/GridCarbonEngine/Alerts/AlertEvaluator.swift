@@ -1,0 +1,485 @@
+import GridCarbonModel
+
+/// Evaluates the alert rules (§5) inside the engine, as slots and windows close, so the same input
+/// raises the same events in `replay` and `serve`.
+///
+/// - `intensity`: at each closed window of the rule's length, per key of its level.
+/// - `budget` and `forecast`: at each slot close, per budget target (a level and key with budgets),
+///   from the target's period-to-date emissions and a ring of its per-slot emissions.
+/// - `data_quality`: at each closed window of the rule's length, per province: meters silent at the
+///   window's end, and anomalies per register reading inside the window.
+///
+/// Alerts are keyed internally by integers (rule, key or target, period); the checkpoint stores them
+/// by names so a restart with other rules or budgets keeps what still applies.
+final class AlertEvaluator {
+    let settings: AlertSettings
+    let engine: EngineSettings
+    let zone: Zone
+    let registry: Registry
+    let sink: EngineSink
+    /// Last event `seq` emitted.
+    var seq: Int64 = 0
+
+    struct Active {
+        var id: String
+        var rule: Int
+        var severity: AlertSeverity
+        var level: Level
+        var key: String
+        var windowStart: Micros
+        var windowEnd: Micros
+        var startsAt: Micros
+        var value: Double
+        var threshold: Double
+        var message: String
+        var projected: Double?
+        var breachAt: Micros?
+    }
+    /// Active alerts by internal key (see ``AlertEvaluator/alertKey``).
+    var active: [Int64: Active] = [:]
+
+    // MARK: Intensity
+
+    struct IntensityRule {
+        var rule: Int
+        var lengthIndex: Int
+        var level: Level
+        /// Key index, -1 for every key, -2 for a key the registry does not know (never matches).
+        var key: Int32
+    }
+    var intensity: [IntensityRule] = []
+
+    // MARK: Budgets
+
+    /// A level and key with at least one budget.
+    struct Target {
+        var level: Level
+        var keyIndex: Int32
+        var name: String
+        /// Budget per period (`BudgetPeriod.allCases` order), nil when none.
+        var budget: [Double?]
+    }
+    var targets: [Target] = []
+    /// Targets of each profile: `profileTargets[profileTargetStart[p]..<profileTargetStart[p+1]]`.
+    var profileTargetStart: [Int32] = []
+    var profileTargets: [Int32] = []
+    /// Period-to-date emissions per target and period (`t * 3 + period`).
+    var toDate: [Double] = []
+    /// Current local day, month (`year*12+month-1`) and year of the periods in ``toDate``.
+    var day = Int.min, month = Int.min, year = Int.min
+    /// Per-slot emissions of each target over the longest lookback: `ring[t * ringSize + i]`,
+    /// with the slot index each entry belongs to in `ringSlot`.
+    var ringSize = 0
+    var ring: [Double] = []
+    var ringSlot: [Int64] = []
+    var slotScratch: [Double] = []
+    let budgetRules: [Int]
+    let forecastRules: [Int]
+
+    // MARK: Data quality
+
+    /// Rules with a silent-meter threshold / an anomaly rate, and their window length index.
+    let silentRules: [(rule: Int, lengthIndex: Int)]
+    let anomalyRules: [(rule: Int, lengthIndex: Int)]
+    /// Last reading time per meter (`ts`; `end` for intervals), `Time.distantPast` when none yet.
+    var lastSeen: [Micros] = []
+    /// Per silent rule: meters found silent (gap closed by a later reading) at window ends not yet
+    /// evaluated, by window end, per region.
+    var silentPending: [[Micros: [Int32]]] = []
+    /// Per silent rule: the last window end evaluated.
+    var silentEvaluated: [Micros] = []
+    /// Per window length: register readings and anomalies per window and region, in a ring of
+    /// windows (`dqRing[li][w & mask]`).
+    struct QualityCounts {
+        var window: Int64 = .min
+        var readings: [Int32]
+        var anomalies: [Int32]
+    }
+    var quality: [[QualityCounts]] = []
+    static let qualityRing = 16
+    var tracksMeters: Bool { !silentRules.isEmpty || !anomalyRules.isEmpty }
+
+    init(settings: AlertSettings, engine: EngineSettings, registry: Registry, sink: EngineSink) {
+        self.settings = settings
+        self.engine = engine
+        self.zone = engine.zone
+        self.registry = registry
+        self.sink = sink
+        var budgetRules: [Int] = [], forecastRules: [Int] = []
+        var silent: [(Int, Int)] = [], anomaly: [(Int, Int)] = []
+        var keyByName: [Level: [String: Int32]] = [:]
+        func keyIndex(_ level: Level, _ name: String) -> Int32 {
+            if keyByName[level] == nil {
+                var d: [String: Int32] = [:]
+                for (i, n) in registry.keyNames[level.rawValue].enumerated() { d[n] = Int32(i) }
+                keyByName[level] = d
+            }
+            return keyByName[level]![name] ?? -2
+        }
+        for (i, r) in settings.rules.enumerated() {
+            let li = engine.windows.firstIndex(of: AlertSettings.window(of: r, engine: engine)) ?? 0
+            switch r.kind {
+            case .intensity:
+                let level = r.level ?? .province
+                intensity.append(IntensityRule(rule: i, lengthIndex: li, level: level, key: r.key.map { keyIndex(level, $0) } ?? -1))
+            case .budget: budgetRules.append(i)
+            case .forecast: forecastRules.append(i)
+            case .dataQuality:
+                if r.threshold > 0 { silent.append((i, li)) }
+                if r.maxAnomalyRate != nil { anomaly.append((i, li)) }
+            }
+        }
+        self.budgetRules = budgetRules
+        self.forecastRules = forecastRules
+        silentRules = silent
+        anomalyRules = anomaly
+
+        // Budget targets, in budget-file order of first appearance.
+        if !budgetRules.isEmpty || !forecastRules.isEmpty {
+            var index: [String: Int] = [:]
+            for b in settings.budgets {
+                let name = "\(b.level.name)\u{0}\(b.key)"
+                let k = keyIndex(b.level, b.key)
+                if k < 0 { continue }   // a key the registry does not know never has emissions
+                let t = index[name] ?? {
+                    targets.append(Target(level: b.level, keyIndex: k, name: b.key, budget: [nil, nil, nil]))
+                    index[name] = targets.count - 1
+                    return targets.count - 1
+                }()
+                targets[t].budget[BudgetPeriod.allCases.firstIndex(of: b.period)!] = b.kg
+            }
+            var lists = [[Int32]](repeating: [], count: registry.profiles.count)
+            for (t, target) in targets.enumerated() {
+                for (p, profile) in registry.profiles.enumerated() where profile.key(target.level) == target.keyIndex {
+                    lists[p].append(Int32(t))
+                }
+            }
+            profileTargetStart = [0]
+            for l in lists { profileTargets.append(contentsOf: l); profileTargetStart.append(Int32(profileTargets.count)) }
+            toDate = Array(repeating: 0, count: targets.count * 3)
+            let lookback = forecastRules.map { settings.rules[$0].lookback }.max() ?? engine.slot
+            ringSize = Int(lookback / engine.slot)
+            ring = Array(repeating: 0, count: targets.count * ringSize)
+            ringSlot = Array(repeating: .min, count: targets.count * ringSize)
+            slotScratch = Array(repeating: 0, count: targets.count)
+        }
+        if tracksMeters {
+            lastSeen = Array(repeating: Time.distantPast, count: registry.count)
+            silentPending = silent.map { _ in [:] }
+            silentEvaluated = silent.map { _ in Time.distantPast }
+            quality = engine.windows.map { _ in
+                Array(repeating: QualityCounts(readings: Array(repeating: 0, count: Region.count), anomalies: Array(repeating: 0, count: Region.count)), count: Self.qualityRing)
+            }
+        }
+    }
+
+    // MARK: - Keys and events
+
+    /// The internal key of an alert: rule, then a key, target or region, then a sub-kind.
+    @inline(__always)
+    static func alertKey(rule: Int, item: Int64, sub: Int) -> Int64 {
+        Int64(rule) << 40 | item << 3 | Int64(sub)
+    }
+
+    func periodLabel(_ li: Int) -> String { DurationFormat.format(engine.windows[li]) }
+
+    func alertID(rule: Int, level: Level, key: String, period: String) -> String {
+        "\(settings.rules[rule].name)/\(level.name)/\(key)/\(period)"
+    }
+
+    /// Emits a firing event for `a` (new or changed severity) and records it.
+    func fire(_ k: Int64, _ a: Active) {
+        active[k] = a
+        emit(a, state: .firing, endsAt: nil)
+    }
+
+    /// Emits the resolution of the alert at `k` with the value that resolved it.
+    func resolve(_ k: Int64, value: Double, windowStart: Micros, windowEnd: Micros, at t: Micros, message: String) {
+        guard var a = active.removeValue(forKey: k) else { return }
+        a.value = value
+        a.windowStart = windowStart
+        a.windowEnd = windowEnd
+        a.message = message
+        a.projected = nil
+        a.breachAt = nil
+        emit(a, state: .resolved, endsAt: t)
+    }
+
+    func emit(_ a: Active, state: AlertState, endsAt: Micros?) {
+        seq += 1
+        let r = settings.rules[a.rule]
+        sink.alert(AlertEvent(seq: seq, id: a.id, rule: r.name, kind: r.kind, severity: a.severity, state: state,
+                              level: a.level, key: a.key, value: a.value, threshold: a.threshold,
+                              windowStart: a.windowStart, windowEnd: a.windowEnd, startsAt: a.startsAt, endsAt: endsAt,
+                              message: a.message, projected: a.projected, breachAt: a.breachAt))
+    }
+
+    static func fmt(_ v: Double) -> String {
+        var b: [UInt8] = []
+        NumberFormat.append(v, to: &b)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    // MARK: - Windows (intensity, data quality)
+
+    /// A window closed with `rows` (sorted by level, then key name).
+    func windowClosed(_ w: ClosedWindow) {
+        if !intensity.isEmpty { evaluateIntensity(w) }
+        if tracksMeters { evaluateQuality(w) }
+    }
+
+    func evaluateIntensity(_ w: ClosedWindow) {
+        for ir in intensity where ir.lengthIndex == w.lengthIndex && ir.key != -2 {
+            let rule = settings.rules[ir.rule]
+            let names = registry.keyNames[ir.level.rawValue]
+            for row in w.rows where row.level == ir.level && (ir.key < 0 || row.key == ir.key) {
+                guard row.energy > 0 else { continue }
+                let value = row.co2 / row.energy
+                let k = Self.alertKey(rule: ir.rule, item: Int64(row.key), sub: 0)
+                let name = names[Int(row.key)]
+                if active[k] == nil {
+                    if value > rule.threshold {
+                        fire(k, Active(id: alertID(rule: ir.rule, level: ir.level, key: name, period: periodLabel(ir.lengthIndex)),
+                                       rule: ir.rule, severity: rule.severity, level: ir.level, key: name,
+                                       windowStart: w.start, windowEnd: w.end, startsAt: w.end, value: value, threshold: rule.threshold,
+                                       message: "\(ir.level.name) \(name): intensity \(Self.fmt(value)) kg/kWh over \(periodLabel(ir.lengthIndex)) is above \(Self.fmt(rule.threshold))"))
+                    }
+                } else if value < rule.threshold * (1 - rule.hysteresis) {
+                    resolve(k, value: value, windowStart: w.start, windowEnd: w.end, at: w.end,
+                            message: "\(ir.level.name) \(name): intensity \(Self.fmt(value)) kg/kWh is back below \(Self.fmt(rule.threshold * (1 - rule.hysteresis)))")
+                }
+            }
+        }
+    }
+
+    // MARK: - Slots (budget, forecast)
+
+    /// Slot `s` = `[start, end)` closed with `co2` kg per profile (only `nonzero` profiles listed).
+    func slotClosed(_ s: Int64, start: Micros, end: Micros, co2: UnsafeBufferPointer<Double>) {
+        guard !targets.isEmpty else { return }
+        rollOver(start)
+        for t in 0..<targets.count { slotScratch[t] = 0 }
+        for p in 0..<co2.count where co2[p] != 0 {
+            var i = Int(profileTargetStart[p])
+            let e = Int(profileTargetStart[p + 1])
+            while i < e {
+                slotScratch[Int(profileTargets[i])] += co2[p]
+                i += 1
+            }
+        }
+        let r = Int(UInt64(bitPattern: s) % UInt64(ringSize))
+        for t in 0..<targets.count {
+            let c = slotScratch[t]
+            toDate[t * 3] += c; toDate[t * 3 + 1] += c; toDate[t * 3 + 2] += c
+            ring[t * ringSize + r] = c
+            ringSlot[t * ringSize + r] = s
+        }
+        for t in 0..<targets.count {
+            for (pi, period) in BudgetPeriod.allCases.enumerated() {
+                guard let budget = targets[t].budget[pi] else { continue }
+                for rule in budgetRules { evaluateBudget(rule: rule, target: t, period: period, pi: pi, budget: budget, end: end) }
+                for rule in forecastRules { evaluateForecast(rule: rule, target: t, period: period, pi: pi, budget: budget, slot: s, end: end) }
+            }
+        }
+    }
+
+    func matches(_ rule: AlertRule, _ t: Target, _ period: BudgetPeriod) -> Bool {
+        (rule.level == nil || rule.level == t.level) && (rule.key == nil || rule.key == t.name) && (rule.period == nil || rule.period == period)
+    }
+
+    func evaluateBudget(rule ri: Int, target t: Int, period: BudgetPeriod, pi: Int, budget: Double, end: Micros) {
+        let rule = settings.rules[ri], target = targets[t]
+        guard matches(rule, target, period) else { return }
+        let value = toDate[t * 3 + pi]
+        let k = Self.alertKey(rule: ri, item: Int64(t), sub: pi)
+        let severity: AlertSeverity? = value >= budget ? .critical : value >= rule.warnRatio * budget ? .warning : nil
+        let (ps, pe) = periodBounds(period)
+        if let severity {
+            if let a = active[k], a.severity >= severity { active[k]!.value = value; return }
+            let starts = active[k]?.startsAt ?? end
+            let what = severity == .critical ? "has reached" : "is at \(Self.fmt(value / budget * 100))% of"
+            fire(k, Active(id: alertID(rule: ri, level: target.level, key: target.name, period: period.rawValue), rule: ri,
+                           severity: severity, level: target.level, key: target.name, windowStart: ps, windowEnd: pe,
+                           startsAt: starts, value: value, threshold: budget,
+                           message: "\(target.level.name) \(target.name): \(period.rawValue) emissions \(Self.fmt(value)) kg \(what) the budget of \(Self.fmt(budget)) kg"))
+        } else if active[k] != nil && value < rule.warnRatio * budget * (1 - rule.hysteresis) {
+            resolve(k, value: value, windowStart: ps, windowEnd: pe, at: end,
+                    message: "\(target.level.name) \(target.name): \(period.rawValue) emissions \(Self.fmt(value)) kg are below \(Self.fmt(rule.warnRatio * 100))% of the budget")
+        }
+    }
+
+    func evaluateForecast(rule ri: Int, target t: Int, period: BudgetPeriod, pi: Int, budget: Double, slot s: Int64, end: Micros) {
+        let rule = settings.rules[ri], target = targets[t]
+        guard matches(rule, target, period) else { return }
+        let toDateValue = toDate[t * 3 + pi]
+        let n = Int(rule.lookback / engine.slot)
+        var sum = 0.0
+        var j = s
+        while j > s - Int64(n) {
+            let r = Int(UInt64(bitPattern: j) % UInt64(ringSize))
+            if ringSlot[t * ringSize + r] == j { sum += ring[t * ringSize + r] }
+            j -= 1
+        }
+        let rate = sum / (Double(rule.lookback) / Double(Time.microsPerHour))
+        let (ps, pe) = periodBounds(period)
+        let remaining = Double(pe - end) / Double(Time.microsPerHour)
+        let projected = toDateValue + rate * remaining
+        let k = Self.alertKey(rule: ri, item: Int64(t), sub: pi)
+        if active[k] == nil {
+            guard projected >= budget && toDateValue < budget && rate > 0 else { return }
+            let hours = (budget - toDateValue) / rate
+            let breach = end + Int64((hours * 3600).rounded(.up)) * Time.microsPerSecond
+            let tf = TimeFormatter(zone: zone)
+            fire(k, Active(id: alertID(rule: ri, level: target.level, key: target.name, period: period.rawValue), rule: ri,
+                           severity: rule.severity, level: target.level, key: target.name, windowStart: ps, windowEnd: pe,
+                           startsAt: end, value: projected, threshold: budget,
+                           message: "\(target.level.name) \(target.name): at \(Self.fmt(rate)) kg/h the \(period.rawValue) is projected to end at \(Self.fmt(projected)) kg, over the budget of \(Self.fmt(budget)) kg, which would be reached at \(tf.string(breach))",
+                           projected: projected, breachAt: breach))
+        } else if toDateValue < budget && projected < budget * (1 - rule.hysteresis) {
+            resolve(k, value: projected, windowStart: ps, windowEnd: pe, at: end,
+                    message: "\(target.level.name) \(target.name): the \(period.rawValue) is now projected to end at \(Self.fmt(projected)) kg, within the budget of \(Self.fmt(budget)) kg")
+        }
+    }
+
+    /// `[start, end)` of the current local day, month or year.
+    func periodBounds(_ period: BudgetPeriod) -> (Micros, Micros) {
+        let off = zone.offsetMicros
+        func at(_ days: Int) -> Micros { Int64(days) * Time.microsPerDay - off }
+        switch period {
+        case .day: return (at(day), at(day + 1))
+        case .month:
+            let y = month / 12, m = month % 12 + 1
+            return (at(Time.daysFromCivil(year: y, month: m, day: 1)),
+                    at(m == 12 ? Time.daysFromCivil(year: y + 1, month: 1, day: 1) : Time.daysFromCivil(year: y, month: m + 1, day: 1)))
+        case .year: return (at(Time.daysFromCivil(year: year, month: 1, day: 1)), at(Time.daysFromCivil(year: year + 1, month: 1, day: 1)))
+        }
+    }
+
+    /// Starts the periods of a slot starting at `start`: the budget and forecast alerts of a period
+    /// that ended resolve at its end, and its to-date sums start again from zero.
+    func rollOver(_ start: Micros) {
+        let d = zone.localDay(start)
+        if d == day { return }
+        let c = Time.civilFromDays(d)
+        let mo = c.year * 12 + c.month - 1
+        var ended: [Int] = []
+        if day != Int.min { ended.append(0) }
+        if month != Int.min && mo != month { ended.append(1) }
+        if year != Int.min && c.year != year { ended.append(2) }
+        for pi in ended {
+            let period = BudgetPeriod.allCases[pi]
+            let (ps, pe) = periodBounds(period)
+            for k in active.keys.sorted() where Int(k & 7) == pi {
+                let ri = Int(k >> 40)
+                let kind = settings.rules[ri].kind
+                guard kind == .budget || kind == .forecast else { continue }
+                let t = Int((k >> 3) & 0x1_FFFF_FFFF)
+                let total = toDate[t * 3 + pi]
+                resolve(k, value: total, windowStart: ps, windowEnd: pe, at: pe,
+                        message: "\(targets[t].level.name) \(targets[t].name): the \(period.rawValue) ended with \(Self.fmt(total)) kg")
+            }
+            for t in 0..<targets.count { toDate[t * 3 + pi] = 0 }
+        }
+        day = d; month = mo; year = c.year
+    }
+
+    // MARK: - Data quality
+
+    /// A reading of meter `m` was processed: `first` is its time (`start` for an interval), `last`
+    /// its end (`ts` for a reading); `anomaly` when it raised one.
+    @inline(__always)
+    func seen(meter m: Int, first: Micros, last: Micros, region: Int, register: Bool, anomaly: Bool) {
+        let t0 = lastSeen[m]
+        lastSeen[m] = last
+        if t0 != Time.distantPast {
+            for (i, sr) in silentRules.enumerated() {
+                let sa = settings.rules[sr.rule].silentAfter
+                if first - t0 > sa { silentGap(i, lengthIndex: sr.lengthIndex, from: t0 + sa, to: first, region: region) }
+            }
+        }
+        if register && !anomalyRules.isEmpty {
+            for li in 0..<engine.windows.count where anomalyRules.contains(where: { $0.lengthIndex == li }) {
+                let w = Time.floorDiv(first &+ zone.offsetMicros, engine.windows[li])
+                let slot = Int(UInt64(bitPattern: w) % UInt64(Self.qualityRing))
+                if quality[li][slot].window != w {
+                    quality[li][slot].window = w
+                    for r in 0..<Region.count { quality[li][slot].readings[r] = 0; quality[li][slot].anomalies[r] = 0 }
+                }
+                quality[li][slot].readings[region] += 1
+                if anomaly { quality[li][slot].anomalies[region] += 1 }
+            }
+        }
+    }
+
+    /// Meter of `region` was silent over `(from, to)`: count it at every window end in there that is
+    /// not evaluated yet.
+    func silentGap(_ i: Int, lengthIndex li: Int, from: Micros, to: Micros, region: Int) {
+        let len = engine.windows[li], off = zone.offsetMicros
+        var w = Time.floorDiv(max(from, silentEvaluated[i]) &+ off, len) + 1
+        var count = 0
+        while true {
+            let e = w * len - off
+            if e >= to || count >= 10_000 { break }
+            if e > from && e > silentEvaluated[i] {
+                silentPending[i][e, default: Array(repeating: 0, count: Region.count)][region] += 1
+            }
+            w += 1
+            count += 1
+        }
+    }
+
+    func evaluateQuality(_ w: ClosedWindow) {
+        for (i, sr) in silentRules.enumerated() where sr.lengthIndex == w.lengthIndex {
+            let rule = settings.rules[sr.rule]
+            let e = w.end
+            var counts = silentPending[i].removeValue(forKey: e) ?? Array(repeating: 0, count: Region.count)
+            for k in silentPending[i].keys where k < e { silentPending[i][k] = nil }
+            silentEvaluated[i] = e
+            let limit = e - rule.silentAfter
+            let regions = registry.index!.region
+            for m in 0..<lastSeen.count {
+                let t = lastSeen[m]
+                if t != Time.distantPast && t < limit { counts[Int(regions[m])] += 1 }
+            }
+            for r in Region.provinces {
+                let value = Double(counts[r])
+                let k = Self.alertKey(rule: sr.rule, item: Int64(r), sub: 0)
+                let code = Region.codes[r]
+                if active[k] == nil {
+                    if value >= rule.threshold {
+                        fire(k, Active(id: alertID(rule: sr.rule, level: .province, key: code, period: "silent"), rule: sr.rule,
+                                       severity: rule.severity, level: .province, key: code, windowStart: w.start, windowEnd: w.end,
+                                       startsAt: e, value: value, threshold: rule.threshold,
+                                       message: "province \(code): \(counts[r]) meters silent for more than \(DurationFormat.format(rule.silentAfter)) at \(TimeFormatter(zone: zone).string(e))"))
+                    }
+                } else if value < rule.threshold * (1 - rule.hysteresis) {
+                    resolve(k, value: value, windowStart: w.start, windowEnd: w.end, at: e,
+                            message: "province \(code): \(counts[r]) meters silent, below \(Self.fmt(rule.threshold))")
+                }
+            }
+        }
+        for ar in anomalyRules where ar.lengthIndex == w.lengthIndex {
+            let rule = settings.rules[ar.rule]
+            let limit = rule.maxAnomalyRate ?? 1
+            let index = Time.floorDiv(w.start &+ zone.offsetMicros, engine.windows[w.lengthIndex])
+            let q = quality[w.lengthIndex][Int(UInt64(bitPattern: index) % UInt64(Self.qualityRing))]
+            guard q.window == index else { continue }
+            for r in Region.provinces where q.readings[r] > 0 {
+                let value = Double(q.anomalies[r]) / Double(q.readings[r])
+                let k = Self.alertKey(rule: ar.rule, item: Int64(r), sub: 1)
+                let code = Region.codes[r]
+                if active[k] == nil {
+                    if value > limit {
+                        fire(k, Active(id: alertID(rule: ar.rule, level: .province, key: code, period: "anomaly_rate"), rule: ar.rule,
+                                       severity: rule.severity, level: .province, key: code, windowStart: w.start, windowEnd: w.end,
+                                       startsAt: w.end, value: value, threshold: limit,
+                                       message: "province \(code): \(q.anomalies[r]) anomalies in \(q.readings[r]) register readings (\(Self.fmt(value * 100))%) over \(periodLabel(w.lengthIndex))"))
+                    }
+                } else if value < limit * (1 - rule.hysteresis) {
+                    resolve(k, value: value, windowStart: w.start, windowEnd: w.end, at: w.end,
+                            message: "province \(code): anomaly rate \(Self.fmt(value * 100))% is back below \(Self.fmt(limit * 100))%")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import GridCarbonEngine
+import GridCarbonModel
+
+/// A configuration or budgets file that cannot be used, with the file and line at fault.
+public struct AlertConfigError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var line: Int?
+    public var message: String
+    public var description: String { line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)" }
+}
+
+/// Reads alert rules from the `alerts` object of the daemon's JSON configuration and budgets from
+/// their CSV (§5). Every error names the file and line.
+///
+/// ```json
+/// "alerts": {
+///   "budgets": "budgets.csv",
+///   "rules": [
+///     {"name": "intensity-high", "kind": "intensity", "level": "province", "window": "1h", "threshold": 0.8},
+///     {"name": "budget", "kind": "budget", "warn_ratio": 0.8},
+///     {"name": "forecast", "kind": "forecast", "lookback": "24h"},
+///     {"name": "quality", "kind": "data_quality", "threshold": 10, "silent_after": "1h", "max_anomaly_rate": 0.01}
+///   ]
+/// }
+/// ```
+public enum AlertConfig {
+    static let ruleKeys: Set<String> = ["name", "kind", "severity", "level", "key", "window", "threshold", "hysteresis", "warn_ratio",
+                                        "period", "lookback", "silent_after", "max_anomaly_rate"]
+    /// Keys of the `alerts` object this reader uses; the server adds its own (webhooks, alertmanager).
+    public static let keys: Set<String> = ["rules", "budgets"]
+
+    /// The rules and budgets of configuration `text` (read from `path`); budget paths are relative
+    /// to the configuration file's folder. No `alerts` object: no rules.
+    public static func load(text: String, path: String, engine: EngineSettings, budgetsOverride: String? = nil) throws(AlertConfigError) -> AlertSettings {
+        let root: Any
+        do { root = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
+            throw AlertConfigError(path: path, line: nil, message: "not valid JSON")
+        }
+        let locator = JSONLocator(text: text)
+        var settings = AlertSettings()
+        guard let object = root as? [String: Any], let alerts = object["alerts"] else {
+            if let b = budgetsOverride { settings.budgets = try loadBudgets(path: b) }
+            return settings
+        }
+        guard let a = alerts as? [String: Any] else {
+            throw AlertConfigError(path: path, line: locator.line(of: ["alerts"]), message: "alerts must be an object")
+        }
+        if let rules = a["rules"] {
+            guard let list = rules as? [Any] else {
+                throw AlertConfigError(path: path, line: locator.line(of: ["alerts", "rules"]), message: "alerts.rules must be an array of rule objects")
+            }
+            for (i, item) in list.enumerated() {
+                let at = ["alerts", "rules", "\(i)"]
+                func fail(_ key: String?, _ why: String) -> AlertConfigError {
+                    AlertConfigError(path: path, line: locator.line(of: key.map { at + [$0] } ?? at) ?? locator.line(of: at), message: "rule \(i + 1): \(why)")
+                }
+                guard let r = item as? [String: Any] else { throw fail(nil, "a rule is a JSON object") }
+                for k in r.keys.sorted() where !ruleKeys.contains(k) {
+                    throw fail(k, "unknown field '\(k)' (known: \(ruleKeys.sorted().joined(separator: ", ")))")
+                }
+                guard let name = r["name"] as? String else { throw fail("name", "needs a \"name\" (a string)") }
+                guard let kindText = r["kind"] as? String, let kind = AlertKind(rawValue: kindText) else {
+                    throw fail("kind", "\"kind\" must be one of intensity, budget, forecast, data_quality")
+                }
+                var rule = AlertRule(name: name, kind: kind)
+                func string(_ k: String) throws(AlertConfigError) -> String? {
+                    guard let v = r[k] else { return nil }
+                    guard let s = v as? String else { throw fail(k, "\(k) must be a string") }
+                    return s
+                }
+                func number(_ k: String) throws(AlertConfigError) -> Double? {
+                    guard let v = r[k] else { return nil }
+                    guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.isFinite else { throw fail(k, "\(k) must be a number") }
+                    return n.doubleValue
+                }
+                func duration(_ k: String) throws(AlertConfigError) -> Micros? {
+                    guard let s = try string(k) else { return nil }
+                    guard let d = DurationFormat.parse(s), d > 0 else { throw fail(k, "\(k) '\(s)' is not a duration such as 15m, 1h, 1d") }
+                    return d
+                }
+                if let s = try string("severity") {
+                    guard let v = AlertSeverity(rawValue: s) else { throw fail("severity", "severity must be info, warning or critical") }
+                    rule.severity = v
+                }
+                if let s = try string("level") {
+                    guard let l = Level(name: s) else { throw fail("level", "unknown level '\(s)'") }
+                    rule.level = l
+                }
+                if let s = try string("key") {
+                    guard Identifier.isValid(s) else { throw fail("key", "key '\(s)' is not an identifier") }
+                    rule.key = s
+                }
+                rule.window = try duration("window")
+                if let v = try number("threshold") { rule.threshold = v }
+                if let v = try number("hysteresis") { rule.hysteresis = v }
+                if let v = try number("warn_ratio") { rule.warnRatio = v }
+                if let s = try string("period") {
+                    guard let p = BudgetPeriod(rawValue: s) else { throw fail("period", "period must be day, month or year") }
+                    rule.period = p
+                }
+                if let d = try duration("lookback") { rule.lookback = d }
+                if let d = try duration("silent_after") { rule.silentAfter = d }
+                rule.maxAnomalyRate = try number("max_anomaly_rate")
+                settings.rules.append(rule)
+                if let problem = AlertSettings(rules: settings.rules).validate(engine: engine) {
+                    throw fail(nil, problem)
+                }
+            }
+        }
+        for k in a.keys.sorted() where k != "rules" && k != "budgets" && !serverKeys.contains(k) {
+            throw AlertConfigError(path: path, line: locator.line(of: ["alerts", k]), message: "unknown key alerts.\(k)")
+        }
+        var budgetsPath = budgetsOverride
+        if budgetsPath == nil, let b = a["budgets"] {
+            guard let s = b as? String else {
+                throw AlertConfigError(path: path, line: locator.line(of: ["alerts", "budgets"]), message: "alerts.budgets must be the path of a CSV file")
+            }
+            budgetsPath = s.hasPrefix("/") ? s : (Files.dirname(of: path) + "/" + s)
+        }
+        if let b = budgetsPath { settings.budgets = try loadBudgets(path: b) }
+        return settings
+    }
+
+    /// Keys of `alerts` read by the server (subscribers).
+    public static let serverKeys: Set<String> = ["webhooks", "webhook_token", "alertmanager", "keep_alive"]
+
+    /// Reads a budgets CSV (`level,key,period,budget_kg`).
+    public static func loadBudgets(path: String) throws(AlertConfigError) -> [Budget] {
+        let bytes: [UInt8]
+        do { bytes = try Files.read(path) } catch { throw AlertConfigError(path: path, line: nil, message: "cannot read: \(error)") }
+        return try parseBudgets(String(decoding: bytes, as: UTF8.self), path: path)
+    }
+
+    /// Parses budgets CSV text; a duplicate `level,key,period` is an error.
+    public static func parseBudgets(_ text: String, path: String) throws(AlertConfigError) -> [Budget] {
+        var out: [Budget] = []
+        var seen = Set<String>()
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            let n = i + 1
+            func fail(_ why: String) -> AlertConfigError { AlertConfigError(path: path, line: n, message: why) }
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if n == 1 || (out.isEmpty && f.first == "level") {
+                guard f == ["level", "key", "period", "budget_kg"] else { throw fail("the header must be level,key,period,budget_kg") }
+                continue
+            }
+            guard f.count == 4 else { throw fail("expected 4 fields (level,key,period,budget_kg), found \(f.count)") }
+            guard let level = Level(name: f[0]) else { throw fail("unknown level '\(f[0])'") }
+            guard Identifier.isValid(f[1]) else { throw fail("key '\(f[1])' is not an identifier") }
+            if level == .national && f[1] != "CN" { throw fail("the national key is CN") }
+            if level == .province && Region.codes.firstIndex(of: f[1]).map({ $0 == 0 }) ?? true { throw fail("'\(f[1])' is not a province code such as CN-SD") }
+            guard let period = BudgetPeriod(rawValue: f[2]) else { throw fail("period must be day, month or year") }
+            guard let kg = Double(f[3]), kg.isFinite, kg > 0 else { throw fail("budget_kg must be a number above 0") }
+            guard seen.insert("\(f[0]),\(f[1]),\(f[2])").inserted else { throw fail("a second budget for \(f[0]) \(f[1]) \(f[2])") }
+            out.append(Budget(level: level, key: f[1], period: period, kg: kg))
+        }
+        return out
+    }
+}
+
+/// Finds the line of a value in JSON text by its path of object keys and array indices.
+struct JSONLocator {
+    /// Line of each value, by path joined with "\u{0}".
+    var lines: [String: Int] = [:]
+
+    init(text: String) {
+        // Stack of containers: for objects the current key, for arrays the current index.
+        enum Frame { case object(String?), array(Int) }
+        var stack: [Frame] = []
+        var line = 1
+        var inString = false, escaped = false
+        var current = ""
+        var lastString: String?
+        func path() -> [String] {
+            stack.map { f in
+                switch f {
+                case .object(let k): return k ?? ""
+                case .array(let i): return String(i)
+                }
+            }
+        }
+        func mark() {
+            // A value starts here: record the line for the current path.
+            let p = path().joined(separator: "\u{0}")
+            if lines[p] == nil { lines[p] = line }
+        }
+        for c in text {
+            if c == "\n" { line += 1 }
+            if inString {
+                if escaped { escaped = false; current.append(c); continue }
+                if c == "\\" { escaped = true; continue }
+                if c == "\"" { inString = false; lastString = current; continue }
+                current.append(c)
+                continue
+            }
+            switch c {
+            case "\"":
+                inString = true; current = ""
+                if case .array = stack.last { mark() }
+            case "{", "[":
+                if !stack.isEmpty { mark() }
+                stack.append(c == "{" ? .object(nil) : .array(0))
+                lastString = nil
+            case "}", "]":
+                stack.removeLast()
+                lastString = nil
+            case ":":
+                if case .object = stack.last, let k = lastString {
+                    stack[stack.count - 1] = .object(k)
+                    mark()
+                }
+                lastString = nil
+            case ",":
+                if case .array(let i) = stack.last { stack[stack.count - 1] = .array(i + 1) }
+                lastString = nil
+            default:
+                if case .array = stack.last, !c.isWhitespace { mark() }
+            }
+        }
+    }
+
+    func line(of path: [String]) -> Int? { lines[path.joined(separator: "\u{0}")] }
+}
