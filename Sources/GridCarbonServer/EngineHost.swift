@@ -77,6 +77,8 @@ public final class EngineHost: @unchecked Sendable {
         sink = HostSink(output: output)
         engine = Engine(settings: configuration.engine, registry: registry, annual: annual, sources: sources, sink: sink, now: Clock.now())
         output.sourceNames = { [unowned engine] in engine.sourceNames }
+        // Alert rules before the checkpoint loads (their state is in it) and the log replays.
+        if !configuration.alertRules.isEmpty { engine.configureAlerts(configuration.alertRules) }
         lastActivity = Clock.now()
 
         // Recovery: the newest checkpoint that loads, then the log after it, in order, exactly as

@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import Testing
+@testable import GridCarbonIO
+
+/// End to end on the real `gridcarbon serve` binary: an intensity rule in its configuration, records
+/// over TCP, the engine raises the alert, and it reaches a Server-Sent Events client, `GET
+/// /v1/alerts`, a webhook and the metrics; after a restart (which replays the log and regenerates
+/// the event) it is neither lost nor repeated.
+@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+struct AlertDaemonTests {
+    @Test func engineRaisedAlertReachesSubscribers() async throws {
+        let dir = AlertFixtures.scratch("daemon")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = #"""
+        {
+          "alerts": {
+            "rules": [{"name": "gd-hot", "kind": "intensity", "level": "province", "key": "CN-GD", "window": "15m", "threshold": 0.4}],
+            "keep_alive": "300ms"
+          }
+        }
+        """#
+        try Files.writeAtomically(dir + "/config.json", Array(config.utf8), sync: false)
+        let received = WebhookTests.Received()
+        let hookPort = DaemonProcess.freePort()
+        let hook = try await WebhookTests().receiver(port: hookPort, into: received)
+        let registry = DaemonProcess.shared + "/examples/basic/registry.csv"
+        let extra = ["--config", dir + "/config.json", "--idle-timeout", "1s", "--webhook", "http://127.0.0.1:\(hookPort)/hook"]
+        var d = try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra)
+        let base = "http://127.0.0.1:\(d.httpPort)"
+        #expect(try await httpGet(base + "/v1/alerts").body == "{\"alerts\":[],\"seq\":0}\n")
+        let stream = SSEClient(url: base + "/v1/alerts/stream")
+        #expect(await AlertFixtures.eventually { stream.status == 200 })
+
+        // M2 is in Guangdong (0.4419 kg/kWh): its 15-minute window closes on the idle watermark.
+        let tcp = try TCPClient(port: d.tcpPort)
+        try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\n!sync\n")
+        #expect(try tcp.readLine() == "ok 1 0")
+        #expect(await AlertFixtures.eventually { !stream.events.isEmpty })
+        let event = try #require(stream.events.first)
+        #expect(event.id == 1 && event.event == "alert")
+        #expect(event.data.contains("\"rule\":\"gd-hot\"") && event.data.contains("\"state\":\"firing\"") && event.data.contains("\"key\":\"CN-GD\""))
+        #expect(await AlertFixtures.eventually { stream.comments.contains(": keep-alive") })
+        let active = try await httpGet(base + "/v1/alerts").body
+        #expect(active == "{\"alerts\":[\(event.data)],\"seq\":1}\n")
+        #expect(await AlertFixtures.eventually { received.snapshot == [1] })
+        #expect(received.bodies.first == event.data)
+        let metrics = try await httpGet(base + "/metrics").body
+        #expect(metrics.contains("gridcarbon_alert_events_total{state=\"firing\"} 1"))
+        #expect(metrics.contains("gridcarbon_alert_sse_subscribers 1"))
+        #expect(metrics.contains("gridcarbon_alert_active 1"))
+
+        // SIGTERM with a stream open: the stream ends and the daemon exits 0.
+        #expect(d.stop() == 0)
+        _ = await stream.task.result
+
+        // Restart: recovery regenerates the event; the log, the active set and the webhook have it once.
+        d = try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra)
+        let again = "http://127.0.0.1:\(d.httpPort)"
+        #expect(try await httpGet(again + "/v1/alerts").body == active)
+        let resumed = SSEClient(url: again + "/v1/alerts/stream", lastEventID: 0)
+        #expect(await AlertFixtures.eventually { resumed.events.count == 1 })
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(resumed.events.map(\.id) == [1])
+        #expect(try AlertLog.read(directory: dir + "/serve/alerts").map(\.seq) == [1])
+        #expect(received.snapshot == [1])
+        #expect(d.stop() == 0)
+        await resumed.close()
+        await hook.stop()
+    }
+
+    @Test func badAlertDeliveryConfigurationIsRefused() throws {
+        let dir = AlertFixtures.scratch("daemon-config")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (text, reason) in [(#"{"alerts": {"alertmanager": {"url": "http://127.0.0.1:9093", "resnd": "1m"}}}"#, "resnd"),
+                               (#"{"alerts": {"webhooks": ["ftp://x"]}}"#, "ftp://x"),
+                               (#"{"alerts": {"keep_alive": "soon"}}"#, "keep_alive")] {
+            try Files.writeAtomically(dir + "/config.json", Array(text.utf8), sync: false)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+            p.arguments = ["serve", "--config", dir + "/config.json", "--data", dir + "/data", "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+            let pipe = Pipe()
+            p.standardError = pipe
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            let err = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(p.terminationStatus == 2, "\(text): \(err)")
+            #expect(err.contains(reason), "\(text): \(err)")
+        }
+    }
+}
