@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what gridcarbon's build, demo and tests need and this machine lacks:
-# libzstd-dev and zstd (Debian), DuckDB and pytest (PyPI). Idempotent; quiet when all is there.
+# libzstd-dev, zstd and prometheus-alertmanager (Debian; the alert push test runs a real one),
+# DuckDB and pytest (PyPI). Idempotent; quiet when all is there.
 set -euo pipefail
 need=()
 pkg-config --exists libzstd 2>/dev/null || need+=(libzstd-dev)
 command -v zstd >/dev/null || need+=(zstd)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+[ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (apt-get)" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
