@@ -26,17 +26,25 @@ struct AlertDaemonTests {
         let hook = try await WebhookTests().receiver(port: hookPort, into: received)
         let registry = DaemonProcess.shared + "/examples/basic/registry.csv"
         let extra = ["--config", dir + "/config.json", "--idle-timeout", "1s", "--webhook", "http://127.0.0.1:\(hookPort)/hook"]
-        var d = try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra)
+        var d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
         let base = "http://127.0.0.1:\(d.httpPort)"
         #expect(try await httpGet(base + "/v1/alerts").body == "{\"alerts\":[],\"seq\":0}\n")
         let stream = SSEClient(url: base + "/v1/alerts/stream")
         #expect(await AlertFixtures.eventually { stream.status == 200 })
 
         // M2 is in Guangdong (0.4419 kg/kWh): its 15-minute window closes on the idle watermark.
-        let tcp = try TCPClient(port: d.tcpPort)
-        try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\n!sync\n")
-        #expect(try tcp.readLine() == "ok 1 0")
-        #expect(await AlertFixtures.eventually { !stream.events.isEmpty })
+        let tcpPort = d.tcpPort
+        let ack = try await offPool {
+            let tcp = try TCPClient(port: tcpPort)
+            try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\n!sync\n")
+            return try tcp.readLine()
+        }
+        #expect(ack == "ok 1 0")
+        let raised = await AlertFixtures.eventually { !stream.events.isEmpty }
+        if !raised {
+            let listed = (try? await httpGet(base + "/v1/alerts").body) ?? "-"
+            Issue.record("no event over SSE; GET /v1/alerts: \(listed); daemon log: \(String(decoding: (try? Files.read(d.log)) ?? [], as: UTF8.self))")
+        }
         let event = try #require(stream.events.first)
         #expect(event.id == 1 && event.event == "alert")
         #expect(event.data.contains("\"rule\":\"gd-hot\"") && event.data.contains("\"state\":\"firing\"") && event.data.contains("\"key\":\"CN-GD\""))
@@ -51,11 +59,12 @@ struct AlertDaemonTests {
         #expect(metrics.contains("gridcarbon_alert_active 1"))
 
         // SIGTERM with a stream open: the stream ends and the daemon exits 0.
-        #expect(d.stop() == 0)
+        let first = d
+        #expect(try await offPool { first.stop() } == 0)
         _ = await stream.task.result
 
         // Restart: recovery regenerates the event; the log, the active set and the webhook have it once.
-        d = try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra)
+        d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
         let again = "http://127.0.0.1:\(d.httpPort)"
         #expect(try await httpGet(again + "/v1/alerts").body == active)
         let resumed = SSEClient(url: again + "/v1/alerts/stream", lastEventID: 0)
@@ -64,7 +73,8 @@ struct AlertDaemonTests {
         #expect(resumed.events.map(\.id) == [1])
         #expect(try AlertLog.read(directory: dir + "/serve/alerts").map(\.seq) == [1])
         #expect(received.snapshot == [1])
-        #expect(d.stop() == 0)
+        let second = d
+        #expect(try await offPool { second.stop() } == 0)
         await resumed.close()
         await hook.stop()
     }

@@ -36,8 +36,9 @@ enum AlertFixtures {
         return l
     }
 
-    /// Waits (polling) until `condition` holds or `seconds` pass.
-    static func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    /// Waits (polling) until `condition` holds or `seconds` pass. Generous: the whole suite runs
+    /// in parallel on two cores, and synchronous tests can hold the concurrency pool's threads.
+    static func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) async rethrows -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if try await condition() { return true }
@@ -46,6 +47,17 @@ enum AlertFixtures {
         return try await condition()
     }
 }
+
+/// Runs blocking work (process start and stop, blocking sockets) on a thread of its own, so it does
+/// not hold one of the few threads of Swift's concurrency pool that the other tests need.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        Thread.detachNewThread { c.resume(with: Result { try body() }) }
+    }
+}
+
+extension DaemonProcess: @unchecked Sendable {}
+extension TCPClient: @unchecked Sendable {}
 
 /// A Hummingbird application on a loopback port, run in a task until ``stop()``.
 final class TestServer<Context: RequestContext>: Sendable {
@@ -70,28 +82,48 @@ final class TestServer<Context: RequestContext>: Sendable {
 }
 
 /// One Server-Sent Events stream read over AsyncHTTPClient: events (`id`, `data`) and comments.
-final class SSEClient: @unchecked Sendable {
-    struct Event: Equatable { var id: Int64; var event: String; var data: String }
-    private let lock = NSLock()
-    private var _events: [Event] = []
-    private var _comments: [String] = []
-    private var _status: Int?
-    private var _contentType: String?
+final class SSEClient: Sendable {
+    struct Event: Equatable, Sendable { var id: Int64; var event: String; var data: String }
+
+    /// What has been read so far.
+    final class State: @unchecked Sendable {
+        let lock = NSLock()
+        var events: [Event] = []
+        var comments: [String] = []
+        var status: Int?
+        var contentType: String?
+
+        func parse(_ block: String) {
+            var id: Int64?, event = "message", data: [String] = []
+            for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix(":") { lock.withLock { comments.append(String(line)) }; continue }
+                if line.hasPrefix("id: ") { id = Int64(line.dropFirst(4)) }
+                if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
+                if line.hasPrefix("data: ") { data.append(String(line.dropFirst(6))) }
+            }
+            if let id { lock.withLock { events.append(Event(id: id, event: event, data: data.joined(separator: "\n"))) } }
+        }
+    }
+
+    let state = State()
     let task: Task<Void, Never>
 
-    var events: [Event] { lock.withLock { _events } }
-    var comments: [String] { lock.withLock { _comments } }
-    var status: Int? { lock.withLock { _status } }
-    var contentType: String? { lock.withLock { _contentType } }
+    var events: [Event] { state.lock.withLock { state.events } }
+    var comments: [String] { state.lock.withLock { state.comments } }
+    var status: Int? { state.lock.withLock { state.status } }
+    var contentType: String? { state.lock.withLock { state.contentType } }
 
     init(url: String, lastEventID: Int64? = nil, token: String? = nil) {
-        let box = Box()
+        let state = self.state
         task = Task {
             var request = HTTPClientRequest(url: url)
             if let lastEventID { request.headers.add(name: "Last-Event-ID", value: "\(lastEventID)") }
             if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
             guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(600)) else { return }
-            box.client?.setHead(Int(response.status.code), response.headers.first(name: "Content-Type"))
+            state.lock.withLock {
+                state.status = Int(response.status.code)
+                state.contentType = response.headers.first(name: "Content-Type")
+            }
             var pending = ""
             do {
                 for try await chunk in response.body {
@@ -99,28 +131,11 @@ final class SSEClient: @unchecked Sendable {
                     while let r = pending.range(of: "\n\n") {
                         let block = String(pending[..<r.lowerBound])
                         pending = String(pending[r.upperBound...])
-                        box.client?.parse(block)
+                        state.parse(block)
                     }
                 }
             } catch {}
         }
-        box.client = self
-    }
-
-    /// Holds the client for the reading task (set right after the task starts).
-    final class Box: @unchecked Sendable { weak var client: SSEClient? }
-
-    func setHead(_ status: Int, _ type: String?) { lock.withLock { _status = status; _contentType = type } }
-
-    func parse(_ block: String) {
-        var id: Int64?, event = "message", data: [String] = []
-        for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix(":") { lock.withLock { _comments.append(String(line)) }; continue }
-            if line.hasPrefix("id: ") { id = Int64(line.dropFirst(4)) }
-            if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
-            if line.hasPrefix("data: ") { data.append(String(line.dropFirst(6))) }
-        }
-        if let id { lock.withLock { _events.append(Event(id: id, event: event, data: data.joined(separator: "\n"))) } }
     }
 
     /// Disconnects (cancels the request).
