@@ -22,6 +22,10 @@ struct ServeCommand: AsyncParsableCommand {
           curl 'http://127.0.0.1:8080/v1/aggregates?window=1h&level=province'
           curl http://127.0.0.1:8080/metrics
 
+        Alert events (rules under `alerts.rules` in --config) as Server-Sent Events, resuming after \
+        an event id; --webhook URL and --alertmanager URL deliver them too:
+          curl -N -H 'Last-Event-ID: 41' http://127.0.0.1:8080/v1/alerts/stream
+
         Off loopback every endpoint but /healthz needs a bearer token: give --tokens FILE with lines \
         `ROLE[,ROLE] TOKEN` (roles ingest, read, admin); TCP clients send `!auth TOKEN` first.
         """

@@ -150,6 +150,11 @@ struct AuthTests {
         #expect(try d.http("POST", "/v1/records", body: line, headers: ["Authorization": "Bearer \(admin)"]).status == 200)
         #expect(try d.http("GET", "/v1/totals", headers: ["Authorization": "Bearer \(reader)"]).status == 200)
         #expect(try d.http("GET", "/metrics").status == 401)
+        // Alerts are read with the read role.
+        #expect(try d.http("GET", "/v1/alerts").status == 401)
+        #expect(try d.http("GET", "/v1/alerts/stream").status == 401)
+        #expect(try d.http("GET", "/v1/alerts", headers: ["Authorization": "Bearer \(ingest)"]).status == 403)
+        #expect(try d.http("GET", "/v1/alerts", headers: ["Authorization": "Bearer \(reader)"]).body == "{\"alerts\":[],\"seq\":0}\n")
         let big = try d.http("POST", "/v1/records", body: [UInt8](repeating: 0x23, count: 5000), headers: ["Authorization": "Bearer \(ingest)"])
         #expect(big.status == 413 && big.body.contains("body_too_large"))
         // TCP: data before !auth closes the connection; a good token is acknowledged.

@@ -101,8 +101,9 @@ public final class AlertHub: @unchecked Sendable {
         }
     }
 
-    /// Up to `limit` events after `seq`, in order: from memory when recent, else from the log.
-    public func entries(after seq: Int64, limit: Int = 512) throws -> [AlertLogEntry] {
+    /// Up to `limit` events after `seq`, in order: from memory when recent, else from the log
+    /// (which decompresses the log file that holds them: callers behind ask for large batches).
+    public func entries(after seq: Int64, limit: Int = 1024) throws -> [AlertLogEntry] {
         let fromRing: [AlertLogEntry]? = lock.withLock {
             if seq >= _lastSeq { return [] }
             guard let first = ring.first, first.seq <= seq + 1 else { return nil }

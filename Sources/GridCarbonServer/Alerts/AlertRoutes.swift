@@ -61,7 +61,7 @@ public enum AlertRoutes {
         var wakes = subscription.wakes.makeAsyncIterator()
         while true {
             while true {
-                let batch = try hub.entries(after: cursor, limit: 256)
+                let batch = try hub.entries(after: cursor, limit: 4096)
                 guard let last = batch.last else { break }
                 var buffer = ByteBuffer()
                 for e in batch where e.seq > cursor {

@@ -85,7 +85,7 @@ final class WebhookDeliverer: Sendable {
         var wakes = subscription.wakes.makeAsyncIterator()
         while !Task.isCancelled {
             let batch: [AlertLogEntry]
-            do { batch = try hub.entries(after: cursor, limit: 64) } catch {
+            do { batch = try hub.entries(after: cursor, limit: 1024) } catch {
                 logger.error("alert log unreadable for webhook delivery", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: configuration.retryMax)
                 continue
