@@ -79,6 +79,37 @@ struct AlertDaemonTests {
         await hook.stop()
     }
 
+    @Test func killNineNeitherLosesNorRepeatsAlertEvents() async throws {
+        let dir = AlertFixtures.scratch("daemon-kill")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = #"{"alerts": {"rules": [{"name": "gd-hot", "kind": "intensity", "level": "province", "window": "15m", "threshold": 0.4}]}}"#
+        try Files.writeAtomically(dir + "/config.json", Array(config.utf8), sync: false)
+        let registry = DaemonProcess.shared + "/examples/basic/registry.csv"
+        let extra = ["--config", dir + "/config.json", "--idle-timeout", "1s"]
+        // Two Guangdong windows; the daemon is killed as soon as the records are acknowledged,
+        // before or after it raised and logged the event (the race is the point).
+        let d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
+        let tcpPort = d.tcpPort
+        let ack = try await offPool {
+            let tcp = try TCPClient(port: tcpPort)
+            try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\ni,M2,2026-11-18T10:15:00+08:00,2026-11-18T10:30:00+08:00,10\n!sync\n")
+            let line = try tcp.readLine()
+            usleep(UInt32.random(in: 0...1_500_000))
+            d.crash()
+            return line
+        }
+        #expect(ack == "ok 2 0")
+        let again = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
+        let stream = SSEClient(url: "http://127.0.0.1:\(again.httpPort)/v1/alerts/stream", lastEventID: 0)
+        #expect(await AlertFixtures.eventually { !stream.events.isEmpty })
+        try await Task.sleep(for: .milliseconds(1500))
+        // One alert (hot/province/CN-GD/15m), fired once: seq 1, in the log and the stream once.
+        #expect(stream.events.map(\.id) == [1])
+        #expect(try AlertLog.read(directory: dir + "/serve/alerts").map(\.seq) == [1])
+        #expect(try await offPool { again.stop() } == 0)
+        await stream.close()
+    }
+
     @Test func badAlertDeliveryConfigurationIsRefused() throws {
         let dir = AlertFixtures.scratch("daemon-config")
         defer { try? FileManager.default.removeItem(atPath: dir) }
