@@ -1,3 +1,4 @@
+import GridCarbonEngine
 import GridCarbonModel
 
 /// Everything `gridcarbon serve` needs, with the specification's defaults: it starts with no
@@ -32,6 +33,12 @@ public struct ServeConfiguration: Sendable {
     /// A checkpoint of the engine is written after this much log (and at shutdown); older log
     /// segments are then removed.
     public var checkpointBytes: Int64 = 256 * 1024 * 1024
+
+    /// Alert rules and budgets (§5).
+    public var alerts = AlertSettings()
+    /// The configuration file and budgets file, re-read on SIGHUP for the alert rules.
+    public var configPath: String?
+    public var budgetsPath: String?
 
     public init() {}
 }

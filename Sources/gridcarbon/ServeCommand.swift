@@ -95,6 +95,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let v = file.string("max_line_bytes") { config.maxLineBytes = Int(v) ?? config.maxLineBytes }
         if let v = file.string("max_body_bytes") { config.maxBodyBytes = Int(v) ?? config.maxBodyBytes }
+        config.alerts = try engine.alertSettings(config.engine)
+        config.configPath = engine.config
+        config.budgetsPath = engine.budgets
         var logger = Logger(label: "gridcarbon")
         logger.logLevel = .info
         do {
