@@ -103,9 +103,10 @@ public enum AlertConfig {
                 if let d = try duration("silent_after") { rule.silentAfter = d }
                 rule.maxAnomalyRate = try number("max_anomaly_rate")
                 settings.rules.append(rule)
-                if let problem = AlertSettings(rules: settings.rules).validate(engine: engine) {
-                    throw fail(nil, problem)
-                }
+            }
+            if let p = settings.problem(engine: engine) {
+                let at = ["alerts", "rules", "\(p.index)"]
+                throw AlertConfigError(path: path, line: locator.line(of: at), message: "rule \(p.index + 1): \(p.message)")
             }
         }
         for k in a.keys.sorted() where k != "rules" && k != "budgets" && !serverKeys.contains(k) {

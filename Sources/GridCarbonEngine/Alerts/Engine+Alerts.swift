@@ -236,8 +236,13 @@ extension AlertEvaluator {
         guard apply else { return }
         seq = savedSeq
         active = restored
+        for i in checkLevel.indices { checkLevel[i] = 0 }
+        for (k, a) in restored {
+            if let c = checkOfKey[k] { checkLevel[c] = checks[c].forecast ? 1 : (a.severity == .critical ? 2 : 1) }
+        }
         day = Int(d); month = Int(mo); year = Int(y)
         toDate = sums; ring = ringValues; ringSlot = ringSlots
+        ringLast = ringSlots.max().flatMap { $0 == .min ? nil : $0 } ?? .min
         if tracksMeters && seenValues.count == lastSeen.count { lastSeen = seenValues }
         silentPending = pending; silentEvaluated = evaluated
         quality = qualityValues
