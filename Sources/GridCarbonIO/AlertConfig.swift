@@ -103,9 +103,10 @@ public enum AlertConfig {
                 if let d = try duration("silent_after") { rule.silentAfter = d }
                 rule.maxAnomalyRate = try number("max_anomaly_rate")
                 settings.rules.append(rule)
-                if let problem = AlertSettings(rules: settings.rules).validate(engine: engine) {
-                    throw fail(nil, problem)
-                }
+            }
+            if let p = settings.problem(engine: engine) {
+                let at = ["alerts", "rules", "\(p.index)"]
+                throw AlertConfigError(path: path, line: locator.line(of: at), message: "rule \(p.index + 1): \(p.message)")
             }
         }
         for k in a.keys.sorted() where k != "rules" && k != "budgets" && !serverKeys.contains(k) {
@@ -222,4 +223,38 @@ struct JSONLocator {
     }
 
     func line(of path: [String]) -> Int? { lines[path.joined(separator: "\u{0}")] }
+}
+
+extension AlertConfig {
+    /// The settings as configuration JSON and budgets CSV that ``load(text:path:engine:budgetsOverride:)``
+    /// and ``parseBudgets(_:path:)`` read back to equal settings (the daemon logs reloads this way).
+    public static func canonical(_ s: AlertSettings) -> (json: String, budgets: String) {
+        func quoted(_ v: String) -> String {
+            var b: [UInt8] = []
+            JSONBytes.appendString(v, to: &b)
+            return String(decoding: b, as: UTF8.self)
+        }
+        let rules = s.rules.map { r -> String in
+            var f = ["\"name\":\(quoted(r.name))", "\"kind\":\"\(r.kind.rawValue)\"", "\"severity\":\"\(r.severity.rawValue)\"",
+                     "\"threshold\":\(r.threshold)", "\"hysteresis\":\(r.hysteresis)", "\"warn_ratio\":\(r.warnRatio)",
+                     "\"lookback\":\"\(DurationFormat.format(r.lookback))\"", "\"silent_after\":\"\(DurationFormat.format(r.silentAfter))\""]
+            if let l = r.level { f.append("\"level\":\"\(l.name)\"") }
+            if let k = r.key { f.append("\"key\":\(quoted(k))") }
+            if let w = r.window { f.append("\"window\":\"\(DurationFormat.format(w))\"") }
+            if let p = r.period { f.append("\"period\":\"\(p.rawValue)\"") }
+            if let a = r.maxAnomalyRate { f.append("\"max_anomaly_rate\":\(a)") }
+            return "{" + f.joined(separator: ",") + "}"
+        }
+        let json = "{\"alerts\":{\"rules\":[\n" + rules.joined(separator: ",\n") + "\n]}}\n"
+        var csv = "level,key,period,budget_kg\n"
+        for b in s.budgets { csv += "\(b.level.name),\(b.key),\(b.period.rawValue),\(b.kg)\n" }
+        return (json, csv)
+    }
+
+    /// Reads ``canonical(_:)``'s output.
+    public static func fromCanonical(json: String, budgets: String, engine: EngineSettings) throws(AlertConfigError) -> AlertSettings {
+        var s = try load(text: json, path: "logged alert rules", engine: engine)
+        s.budgets = try parseBudgets(budgets, path: "logged budgets")
+        return s
+    }
 }

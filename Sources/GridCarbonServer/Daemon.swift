@@ -35,6 +35,10 @@ public enum Daemon {
             logger.warning("no registry given: every meter record will be rejected as unknown_meter (use --registry FILE)")
         }
         let host = try EngineHost(configuration: configuration, registry: registry, annual: annual, sources: sources, logger: logger)
+        // Rules that changed while the daemon was down take effect now, through the log.
+        if try await host.replaceAlerts(configuration.alerts) {
+            logger.info("alert rules differ from those recovered: the configured ones apply from now")
+        }
         let metrics = ServerMetrics()
         let r = registry
         host.onWindow = { w, _ in metrics.window(w, registry: r) }
@@ -142,8 +146,8 @@ struct HostService: Service {
         await host.shutdown()
     }
 
-    /// SIGHUP: re-reads the factor table files (when the daemon was started with them) and applies
-    /// them through the log; a table that does not parse changes nothing. A changed registry is
+    /// SIGHUP: re-reads the factor table files (when the daemon was started with them), the alert
+    /// rules and budgets, and applies them through the log; a file that does not parse changes nothing. A changed registry is
     /// reported: it takes effect at the next start.
     func reload(host: EngineHost, logger: Logger) async {
         let c = host.configuration
@@ -154,6 +158,16 @@ struct HostService: Service {
             logger.info("SIGHUP: factor tables reloaded", metadata: ["factors": "\(c.factorsPath ?? "embedded")", "source_factors": "\(c.sourceFactorsPath ?? "embedded")"])
         } catch {
             logger.error("SIGHUP: factor tables not reloaded, the old ones stay", metadata: ["error": "\(error)"])
+        }
+        do {
+            var text = "{}"
+            if let path = c.configPath { text = String(decoding: try Files.read(path), as: UTF8.self) }
+            let settings = try AlertConfig.load(text: text, path: c.configPath ?? "(no config)", engine: c.engine, budgetsOverride: c.budgetsPath)
+            if try await host.replaceAlerts(settings) {
+                logger.info("SIGHUP: alert rules and budgets reloaded", metadata: ["rules": "\(settings.rules.count)", "budgets": "\(settings.budgets.count)"])
+            }
+        } catch {
+            logger.error("SIGHUP: alert rules not reloaded, the old ones stay", metadata: ["error": "\(error)"])
         }
         if let path = c.registryPath, let bytes = try? Files.read(path),
            let fresh = try? Registry(csv: bytes, origin: path), fresh.count != host.registry.count || !(0..<fresh.count).allSatisfy({ fresh.meterID($0) == host.registry.meterID($0) }) {

@@ -31,6 +31,8 @@ public final class EngineHost: @unchecked Sendable {
         case rejectedLine = 4
         /// `[u16 basis length][basis][u32 annual length][annual CSV][source factors CSV]`: tables reloaded (SIGHUP).
         case tables = 5
+        /// `[u32 rules JSON length][rules JSON][budgets CSV]` (``AlertConfig/canonical(_:)``): alert rules reloaded.
+        case alerts = 7
     }
 
     public let configuration: ServeConfiguration
@@ -76,6 +78,8 @@ public final class EngineHost: @unchecked Sendable {
         output = try OutputDirectory(root: data, zone: configuration.engine.zone, registry: registry, runName: "recovery")
         sink = HostSink(output: output)
         engine = Engine(settings: configuration.engine, registry: registry, annual: annual, sources: sources, sink: sink, now: Clock.now())
+        // The rules as of the start; recovery replays later reloads from the log.
+        engine.configureAlerts(configuration.alerts)
         output.sourceNames = { [unowned engine] in engine.sourceNames }
         // Alert rules before the checkpoint loads (their state is in it) and the log replays.
         if !configuration.alertRules.isEmpty { engine.configureAlerts(configuration.alertRules) }
@@ -160,6 +164,15 @@ public final class EngineHost: @unchecked Sendable {
             let annual = try AnnualFactorTable(csv: annualText, origin: "reloaded")
             let sources = try SourceFactorTable(csv: sourcesText, basis: basis, origin: "reloaded")
             engine.replaceTables(annual: annual, sources: sources)
+        case .alerts:
+            let n = Int(payload.loadUnaligned(fromByteOffset: 1, as: UInt32.self))
+            let json = String(decoding: UnsafeRawBufferPointer(rebasing: payload[5..<(5 + n)]), as: UTF8.self)
+            let budgets = String(decoding: UnsafeRawBufferPointer(rebasing: payload[(5 + n)...]), as: UTF8.self)
+            do {
+                engine.configureAlerts(try AlertConfig.fromCanonical(json: json, budgets: budgets, engine: engine.settings))
+            } catch {
+                throw IOError(path: "wal", message: "logged alert rules do not load: \(error)")
+            }
         case .watermark:
             let w = payload.loadUnaligned(fromByteOffset: 1, as: Int64.self)
             output.receivedAt = payload.loadUnaligned(fromByteOffset: 9, as: Int64.self)
@@ -362,6 +375,36 @@ public final class EngineHost: @unchecked Sendable {
     }
 
     // MARK: - Alerts
+
+    /// Replaces the alert rules and budgets (SIGHUP, or a configuration that changed while the
+    /// daemon was down) through the log, so a restart replays the change at the same point.
+    /// Returns false when they are the rules in force already.
+    @discardableResult
+    public func replaceAlerts(_ settings: AlertSettings) async throws -> Bool {
+        if let problem = settings.validate(engine: configuration.engine) { throw IOError(path: "alerts", message: problem) }
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Bool, any Error>) in
+            queue.async {
+                guard settings != self.engine.alertSettings else { c.resume(returning: false); return }
+                do {
+                    let (json, budgets) = AlertConfig.canonical(settings)
+                    var payload: [UInt8] = [Entry.alerts.rawValue]
+                    Self.put(UInt32(json.utf8.count), &payload)
+                    payload.append(contentsOf: json.utf8)
+                    payload.append(contentsOf: budgets.utf8)
+                    let lsn = try self.wal.append(payload)
+                    self.rollSideOutputsIfNeeded()
+                    try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
+                    self.queueAlerts(lsn)
+                    self.wal.whenDurable(lsn) { c.resume(returning: true) }
+                } catch {
+                    c.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// The alerts firing now, as the engine sees them (the hub's view may lag by one fsync).
+    public func activeAlerts() async -> [AlertEvent] { await read { $0.activeAlerts } }
 
     /// On the queue, after applying the entry at `lsn`: holds the alert events it raised until the
     /// entry is durable, so no subscriber ever sees an event that a crash could take back.

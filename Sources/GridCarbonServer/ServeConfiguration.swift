@@ -38,6 +38,12 @@ public struct ServeConfiguration: Sendable {
     /// How alert events reach subscribers: Server-Sent Events keep-alive, webhooks, Alertmanager.
     public var alertDelivery = AlertDeliveryConfiguration()
 
+    /// Alert rules and budgets (§5).
+    public var alerts = AlertSettings()
+    /// The configuration file and budgets file, re-read on SIGHUP for the alert rules.
+    public var configPath: String?
+    public var budgetsPath: String?
+
     public init() {}
 }
 

@@ -108,6 +108,9 @@ struct ServeCommand: AsyncParsableCommand {
         config.alertDelivery = try alertDelivery(file)
         if let v = file.string("max_line_bytes") { config.maxLineBytes = Int(v) ?? config.maxLineBytes }
         if let v = file.string("max_body_bytes") { config.maxBodyBytes = Int(v) ?? config.maxBodyBytes }
+        config.alerts = try engine.alertSettings(config.engine)
+        config.configPath = engine.config
+        config.budgetsPath = engine.budgets
         var logger = Logger(label: "gridcarbon")
         logger.logLevel = .info
         do {

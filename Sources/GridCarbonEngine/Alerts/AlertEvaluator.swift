@@ -48,6 +48,12 @@ final class AlertEvaluator {
         var key: Int32
     }
     var intensity: [IntensityRule] = []
+    /// Per window length: intensity rules for every key of a level, and rules for one key by
+    /// `level << 32 | key` (10,000 keyed rules cost one lookup per row, not a scan per rule).
+    var unkeyedIntensity: [[Int]] = []
+    var keyedIntensity: [[Int64: [Int]]] = []
+    /// Per window length: levels with keyed rules (rows of other levels skip the lookup).
+    var keyedLevels: [Set<Level>] = []
 
     // MARK: Budgets
 
@@ -72,9 +78,15 @@ final class AlertEvaluator {
     var ringSize = 0
     var ring: [Double] = []
     var ringSlot: [Int64] = []
+    /// The last slot written to the ring.
+    var ringLast: Int64 = .min
     var slotScratch: [Double] = []
     let budgetRules: [Int]
     let forecastRules: [Int]
+    var checks: [Check] = []
+    /// Per check: 0 quiet, 1 firing (budget: warning), 2 critical.
+    var checkLevel: [UInt8] = []
+    var checkOfKey: [Int64: Int] = [:]
 
     // MARK: Data quality
 
@@ -129,6 +141,17 @@ final class AlertEvaluator {
                 if r.maxAnomalyRate != nil { anomaly.append((i, li)) }
             }
         }
+        unkeyedIntensity = engine.windows.map { _ in [] }
+        keyedIntensity = engine.windows.map { _ in [:] }
+        keyedLevels = engine.windows.map { _ in [] }
+        for (i, ir) in intensity.enumerated() {
+            if ir.key == -1 {
+                unkeyedIntensity[ir.lengthIndex].append(i)
+            } else if ir.key >= 0 {
+                keyedIntensity[ir.lengthIndex][Int64(ir.level.rawValue) << 32 | Int64(ir.key), default: []].append(i)
+                keyedLevels[ir.lengthIndex].insert(ir.level)
+            }
+        }
         self.budgetRules = budgetRules
         self.forecastRules = forecastRules
         silentRules = silent
@@ -162,6 +185,7 @@ final class AlertEvaluator {
             ring = Array(repeating: 0, count: targets.count * ringSize)
             ringSlot = Array(repeating: .min, count: targets.count * ringSize)
             slotScratch = Array(repeating: 0, count: targets.count)
+            buildChecks()
         }
         if tracksMeters {
             lastSeen = Array(repeating: Time.distantPast, count: registry.count)
@@ -196,6 +220,7 @@ final class AlertEvaluator {
     /// Emits the resolution of the alert at `k` with the value that resolved it.
     func resolve(_ k: Int64, value: Double, windowStart: Micros, windowEnd: Micros, at t: Micros, message: String) {
         guard var a = active.removeValue(forKey: k) else { return }
+        if let c = checkOfKey[k] { checkLevel[c] = 0 }
         a.value = value
         a.windowStart = windowStart
         a.windowEnd = windowEnd
@@ -229,32 +254,75 @@ final class AlertEvaluator {
     }
 
     func evaluateIntensity(_ w: ClosedWindow) {
-        for ir in intensity where ir.lengthIndex == w.lengthIndex && ir.key != -2 {
-            let rule = settings.rules[ir.rule]
-            let names = registry.keyNames[ir.level.rawValue]
-            for row in w.rows where row.level == ir.level && (ir.key < 0 || row.key == ir.key) {
-                guard row.energy > 0 else { continue }
-                let value = row.co2 / row.energy
-                let k = Self.alertKey(rule: ir.rule, item: Int64(row.key), sub: 0)
-                let name = names[Int(row.key)]
-                if active[k] == nil {
-                    if value > rule.threshold {
-                        fire(k, Active(id: alertID(rule: ir.rule, level: ir.level, key: name, period: periodLabel(ir.lengthIndex)),
-                                       rule: ir.rule, severity: rule.severity, level: ir.level, key: name,
-                                       windowStart: w.start, windowEnd: w.end, startsAt: w.end, value: value, threshold: rule.threshold,
-                                       message: "\(ir.level.name) \(name): intensity \(Self.fmt(value)) kg/kWh over \(periodLabel(ir.lengthIndex)) is above \(Self.fmt(rule.threshold))"))
-                    }
-                } else if value < rule.threshold * (1 - rule.hysteresis) {
-                    resolve(k, value: value, windowStart: w.start, windowEnd: w.end, at: w.end,
-                            message: "\(ir.level.name) \(name): intensity \(Self.fmt(value)) kg/kWh is back below \(Self.fmt(rule.threshold * (1 - rule.hysteresis)))")
-                }
+        let li = w.lengthIndex
+        let unkeyed = unkeyedIntensity[li], keyed = keyedIntensity[li], levels = keyedLevels[li]
+        if unkeyed.isEmpty && keyed.isEmpty { return }
+        // Rows come sorted by level, then key name; rules apply in that row order, then rule order.
+        for row in w.rows {
+            guard row.energy > 0 else { continue }
+            for i in unkeyed where intensity[i].level == row.level { evaluateIntensity(intensity[i], row, w) }
+            if levels.contains(row.level), let list = keyed[Int64(row.level.rawValue) << 32 | Int64(row.key)] {
+                for i in list { evaluateIntensity(intensity[i], row, w) }
             }
+        }
+    }
+
+    func evaluateIntensity(_ ir: IntensityRule, _ row: AggregateRow, _ w: ClosedWindow) {
+        let rule = settings.rules[ir.rule]
+        let value = row.co2 / row.energy
+        let k = Self.alertKey(rule: ir.rule, item: Int64(row.key), sub: 0)
+        if active[k] == nil {
+            guard value > rule.threshold else { return }
+            let name = registry.keyNames[ir.level.rawValue][Int(row.key)]
+            fire(k, Active(id: alertID(rule: ir.rule, level: ir.level, key: name, period: periodLabel(ir.lengthIndex)),
+                           rule: ir.rule, severity: rule.severity, level: ir.level, key: name,
+                           windowStart: w.start, windowEnd: w.end, startsAt: w.end, value: value, threshold: rule.threshold,
+                           message: "\(ir.level.name) \(name): intensity \(Self.fmt(value)) kg/kWh over \(periodLabel(ir.lengthIndex)) is above \(Self.fmt(rule.threshold))"))
+        } else if value < rule.threshold * (1 - rule.hysteresis) {
+            let name = registry.keyNames[ir.level.rawValue][Int(row.key)]
+            resolve(k, value: value, windowStart: w.start, windowEnd: w.end, at: w.end,
+                    message: "\(ir.level.name) \(name): intensity \(Self.fmt(value)) kg/kWh is back below \(Self.fmt(rule.threshold * (1 - rule.hysteresis)))")
         }
     }
 
     // MARK: - Slots (budget, forecast)
 
-    /// Slot `s` = `[start, end)` closed with `co2` kg per profile (only `nonzero` profiles listed).
+    /// One budget or forecast rule applied to one budget (a target and a period), precomputed so
+    /// a slot close walks a flat array.
+    struct Check {
+        var rule: Int
+        var target: Int
+        var period: Int
+        var forecast: Bool
+        var budget: Double
+        var warnRatio: Double
+        var hysteresis: Double
+        var lookbackSlots: Int
+        var lookbackHours: Double
+        var key: Int64
+    }
+
+    func buildChecks() {
+        for t in 0..<targets.count {
+            for (pi, period) in BudgetPeriod.allCases.enumerated() {
+                guard let budget = targets[t].budget[pi] else { continue }
+                for ri in budgetRules + forecastRules {
+                    let r = settings.rules[ri]
+                    guard (r.level == nil || r.level == targets[t].level) && (r.key == nil || r.key == targets[t].name)
+                            && (r.period == nil || r.period == period) else { continue }
+                    checks.append(Check(rule: ri, target: t, period: pi, forecast: r.kind == .forecast, budget: budget,
+                                        warnRatio: r.warnRatio, hysteresis: r.hysteresis, lookbackSlots: Int(r.lookback / engine.slot),
+                                        lookbackHours: Double(r.lookback) / Double(Time.microsPerHour),
+                                        key: Self.alertKey(rule: ri, item: Int64(t), sub: pi)))
+                }
+            }
+        }
+        checks.sort { ($0.target, $0.period, $0.forecast ? 1 : 0, $0.rule) < ($1.target, $1.period, $1.forecast ? 1 : 0, $1.rule) }
+        checkLevel = Array(repeating: 0, count: checks.count)
+        for (c, check) in checks.enumerated() { checkOfKey[check.key] = c }
+    }
+
+    /// Slot `s` = `[start, end)` closed with `co2` kg per profile.
     func slotClosed(_ s: Int64, start: Micros, end: Micros, co2: UnsafeBufferPointer<Double>) {
         guard !targets.isEmpty else { return }
         rollOver(start)
@@ -267,6 +335,17 @@ final class AlertEvaluator {
                 i += 1
             }
         }
+        // Slots skipped since the last close held no energy anywhere: zero them in the ring, so the
+        // ring always holds the last `ringSize` slots and a trailing sum needs no checks.
+        if ringLast != .min && s - ringLast > 1 {
+            let gap = Int(min(s - ringLast - 1, Int64(ringSize)))
+            for k in 1...gap {
+                let slot = ringLast + Int64(k)
+                let i = Int(UInt64(bitPattern: slot) % UInt64(ringSize))
+                for t in 0..<targets.count { ring[t * ringSize + i] = 0; ringSlot[t * ringSize + i] = slot }
+            }
+        }
+        ringLast = s
         let r = Int(UInt64(bitPattern: s) % UInt64(ringSize))
         for t in 0..<targets.count {
             let c = slotScratch[t]
@@ -274,70 +353,81 @@ final class AlertEvaluator {
             ring[t * ringSize + r] = c
             ringSlot[t * ringSize + r] = s
         }
-        for t in 0..<targets.count {
-            for (pi, period) in BudgetPeriod.allCases.enumerated() {
-                guard let budget = targets[t].budget[pi] else { continue }
-                for rule in budgetRules { evaluateBudget(rule: rule, target: t, period: period, pi: pi, budget: budget, end: end) }
-                for rule in forecastRules { evaluateForecast(rule: rule, target: t, period: period, pi: pi, budget: budget, slot: s, end: end) }
+        let ends = (periodBounds(.day).1, periodBounds(.month).1, periodBounds(.year).1)
+        for c in 0..<checks.count {
+            let check = checks[c]
+            let periodEnd = check.period == 0 ? ends.0 : check.period == 1 ? ends.1 : ends.2
+            if check.forecast {
+                evaluateForecast(c, check, slot: s, end: end, periodEnd: periodEnd)
+            } else {
+                evaluateBudget(c, check, end: end)
             }
         }
     }
 
-    func matches(_ rule: AlertRule, _ t: Target, _ period: BudgetPeriod) -> Bool {
-        (rule.level == nil || rule.level == t.level) && (rule.key == nil || rule.key == t.name) && (rule.period == nil || rule.period == period)
-    }
-
-    func evaluateBudget(rule ri: Int, target t: Int, period: BudgetPeriod, pi: Int, budget: Double, end: Micros) {
-        let rule = settings.rules[ri], target = targets[t]
-        guard matches(rule, target, period) else { return }
-        let value = toDate[t * 3 + pi]
-        let k = Self.alertKey(rule: ri, item: Int64(t), sub: pi)
-        let severity: AlertSeverity? = value >= budget ? .critical : value >= rule.warnRatio * budget ? .warning : nil
-        let (ps, pe) = periodBounds(period)
-        if let severity {
-            if let a = active[k], a.severity >= severity { active[k]!.value = value; return }
-            let starts = active[k]?.startsAt ?? end
-            let what = severity == .critical ? "has reached" : "is at \(Self.fmt(value / budget * 100))% of"
-            fire(k, Active(id: alertID(rule: ri, level: target.level, key: target.name, period: period.rawValue), rule: ri,
-                           severity: severity, level: target.level, key: target.name, windowStart: ps, windowEnd: pe,
-                           startsAt: starts, value: value, threshold: budget,
-                           message: "\(target.level.name) \(target.name): \(period.rawValue) emissions \(Self.fmt(value)) kg \(what) the budget of \(Self.fmt(budget)) kg"))
-        } else if active[k] != nil && value < rule.warnRatio * budget * (1 - rule.hysteresis) {
-            resolve(k, value: value, windowStart: ps, windowEnd: pe, at: end,
-                    message: "\(target.level.name) \(target.name): \(period.rawValue) emissions \(Self.fmt(value)) kg are below \(Self.fmt(rule.warnRatio * 100))% of the budget")
+    func evaluateBudget(_ c: Int, _ check: Check, end: Micros) {
+        let value = toDate[check.target * 3 + check.period]
+        let level: UInt8 = value >= check.budget ? 2 : value >= check.warnRatio * check.budget ? 1 : 0
+        let current = checkLevel[c]
+        if level > current {
+            let target = targets[check.target], period = BudgetPeriod.allCases[check.period]
+            let (ps, pe) = periodBounds(period)
+            let starts = active[check.key]?.startsAt ?? end
+            let what = level == 2 ? "has reached" : "is at \(Self.fmt(value / check.budget * 100))% of"
+            checkLevel[c] = level
+            fire(check.key, Active(id: alertID(rule: check.rule, level: target.level, key: target.name, period: period.rawValue), rule: check.rule,
+                                   severity: level == 2 ? .critical : .warning, level: target.level, key: target.name, windowStart: ps, windowEnd: pe,
+                                   startsAt: starts, value: value, threshold: check.budget,
+                                   message: "\(target.level.name) \(target.name): \(period.rawValue) emissions \(Self.fmt(value)) kg \(what) the budget of \(Self.fmt(check.budget)) kg"))
+        } else if current > 0 && value < check.warnRatio * check.budget * (1 - check.hysteresis) {
+            let target = targets[check.target], period = BudgetPeriod.allCases[check.period]
+            let (ps, pe) = periodBounds(period)
+            resolve(check.key, value: value, windowStart: ps, windowEnd: pe, at: end,
+                    message: "\(target.level.name) \(target.name): \(period.rawValue) emissions \(Self.fmt(value)) kg are below \(Self.fmt(check.warnRatio * 100))% of the budget")
         }
     }
 
-    func evaluateForecast(rule ri: Int, target t: Int, period: BudgetPeriod, pi: Int, budget: Double, slot s: Int64, end: Micros) {
-        let rule = settings.rules[ri], target = targets[t]
-        guard matches(rule, target, period) else { return }
-        let toDateValue = toDate[t * 3 + pi]
-        let n = Int(rule.lookback / engine.slot)
+    func evaluateForecast(_ c: Int, _ check: Check, slot s: Int64, end: Micros, periodEnd: Micros) {
+        let t = check.target
+        let toDateValue = toDate[t * 3 + check.period]
+        let firing = checkLevel[c] > 0
+        // Nothing to decide: no alert while the budget is reached already, and a firing one
+        // resolves only below the band.
+        if !firing && toDateValue >= check.budget { return }
+        // The last `lookbackSlots` entries of the target's ring, oldest first, in two runs.
         var sum = 0.0
-        var j = s
-        while j > s - Int64(n) {
-            let r = Int(UInt64(bitPattern: j) % UInt64(ringSize))
-            if ringSlot[t * ringSize + r] == j { sum += ring[t * ringSize + r] }
-            j -= 1
+        let newest = Int(UInt64(bitPattern: s) % UInt64(ringSize))
+        let oldest = newest - check.lookbackSlots + 1
+        ring.withUnsafeBufferPointer { p in
+            let base = t * ringSize
+            if oldest < 0 {
+                for i in (base + ringSize + oldest)..<(base + ringSize) { sum += p[i] }
+                for i in base...(base + newest) { sum += p[i] }
+            } else {
+                for i in (base + oldest)...(base + newest) { sum += p[i] }
+            }
         }
-        let rate = sum / (Double(rule.lookback) / Double(Time.microsPerHour))
-        let (ps, pe) = periodBounds(period)
-        let remaining = Double(pe - end) / Double(Time.microsPerHour)
+        let rate = sum / check.lookbackHours
+        let remaining = Double(periodEnd - end) / Double(Time.microsPerHour)
         let projected = toDateValue + rate * remaining
-        let k = Self.alertKey(rule: ri, item: Int64(t), sub: pi)
-        if active[k] == nil {
-            guard projected >= budget && toDateValue < budget && rate > 0 else { return }
-            let hours = (budget - toDateValue) / rate
+        if !firing {
+            guard projected >= check.budget && rate > 0 else { return }
+            let target = targets[t], period = BudgetPeriod.allCases[check.period]
+            let (ps, pe) = periodBounds(period)
+            let hours = (check.budget - toDateValue) / rate
             let breach = end + Int64((hours * 3600).rounded(.up)) * Time.microsPerSecond
             let tf = TimeFormatter(zone: zone)
-            fire(k, Active(id: alertID(rule: ri, level: target.level, key: target.name, period: period.rawValue), rule: ri,
-                           severity: rule.severity, level: target.level, key: target.name, windowStart: ps, windowEnd: pe,
-                           startsAt: end, value: projected, threshold: budget,
-                           message: "\(target.level.name) \(target.name): at \(Self.fmt(rate)) kg/h the \(period.rawValue) is projected to end at \(Self.fmt(projected)) kg, over the budget of \(Self.fmt(budget)) kg, which would be reached at \(tf.string(breach))",
-                           projected: projected, breachAt: breach))
-        } else if toDateValue < budget && projected < budget * (1 - rule.hysteresis) {
-            resolve(k, value: projected, windowStart: ps, windowEnd: pe, at: end,
-                    message: "\(target.level.name) \(target.name): the \(period.rawValue) is now projected to end at \(Self.fmt(projected)) kg, within the budget of \(Self.fmt(budget)) kg")
+            checkLevel[c] = 1
+            fire(check.key, Active(id: alertID(rule: check.rule, level: target.level, key: target.name, period: period.rawValue), rule: check.rule,
+                                   severity: settings.rules[check.rule].severity, level: target.level, key: target.name, windowStart: ps, windowEnd: pe,
+                                   startsAt: end, value: projected, threshold: check.budget,
+                                   message: "\(target.level.name) \(target.name): at \(Self.fmt(rate)) kg/h the \(period.rawValue) is projected to end at \(Self.fmt(projected)) kg, over the budget of \(Self.fmt(check.budget)) kg, which would be reached at \(tf.string(breach))",
+                                   projected: projected, breachAt: breach))
+        } else if toDateValue < check.budget && projected < check.budget * (1 - check.hysteresis) {
+            let target = targets[t], period = BudgetPeriod.allCases[check.period]
+            let (ps, pe) = periodBounds(period)
+            resolve(check.key, value: projected, windowStart: ps, windowEnd: pe, at: end,
+                    message: "\(target.level.name) \(target.name): the \(period.rawValue) is now projected to end at \(Self.fmt(projected)) kg, within the budget of \(Self.fmt(check.budget)) kg")
         }
     }
 

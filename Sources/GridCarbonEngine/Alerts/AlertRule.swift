@@ -66,8 +66,19 @@ public struct AlertSettings: Sendable, Equatable {
 
     /// Why these rules cannot run with `engine` settings, or nil. Each message names the rule.
     public func validate(engine: EngineSettings) -> String? {
+        problem(engine: engine)?.message
+    }
+
+    /// The first rule that cannot run, by index, and why.
+    public func problem(engine: EngineSettings) -> (index: Int, message: String)? {
         var names = Set<String>()
-        for r in rules {
+        for (i, r) in rules.enumerated() {
+            if let m = Self.problem(r, names: &names, engine: engine) { return (i, m) }
+        }
+        return nil
+    }
+
+    static func problem(_ r: AlertRule, names: inout Set<String>, engine: EngineSettings) -> String? {
             if !Identifier.isValid(r.name) { return "rule \"\(r.name)\": a name is 1 to 64 of A-Z a-z 0-9 _ . : -" }
             if !names.insert(r.name).inserted { return "rule \"\(r.name)\": two rules have this name" }
             if let w = r.window, !engine.windows.contains(w) {
@@ -91,7 +102,6 @@ public struct AlertSettings: Sendable, Equatable {
                 if let a = r.maxAnomalyRate, !(a >= 0 && a <= 1) { return "rule \"\(r.name)\": max_anomaly_rate must be between 0 and 1" }
                 if r.silentAfter <= 0 { return "rule \"\(r.name)\": silent_after must be positive" }
             }
-        }
         return nil
     }
 

@@ -34,6 +34,24 @@ extension Engine {
         alertsTrackMeters = fresh?.tracksMeters ?? false
     }
 
+    /// Takes over the alert state of `old` (the engine this one replaces after a registry reload):
+    /// the same rules, the state by names, and each meter's last reading time through `meterMap`
+    /// (old meter index → new index, or -1).
+    func adoptAlerts(from old: Engine, meterMap: [Int]) {
+        alertSeqCarry = old.alertSeqCarry
+        guard let a = old.alerts else { return }
+        let fresh = AlertEvaluator(settings: a.settings, engine: settings, registry: registry, sink: sink)
+        var w = AlertStateWriter()
+        a.encode(&w)
+        var r = AlertStateReader(bytes: w.bytes)
+        try! fresh.decode(&r, apply: true)
+        if fresh.tracksMeters {
+            for (m, t) in meterMap.enumerated() where t >= 0 && m < a.lastSeen.count { fresh.lastSeen[t] = a.lastSeen[m] }
+        }
+        alerts = fresh
+        alertsTrackMeters = fresh.tracksMeters
+    }
+
     /// The alert rules in force.
     public var alertSettings: AlertSettings { alerts?.settings ?? AlertSettings() }
 
@@ -218,8 +236,13 @@ extension AlertEvaluator {
         guard apply else { return }
         seq = savedSeq
         active = restored
+        for i in checkLevel.indices { checkLevel[i] = 0 }
+        for (k, a) in restored {
+            if let c = checkOfKey[k] { checkLevel[c] = checks[c].forecast ? 1 : (a.severity == .critical ? 2 : 1) }
+        }
         day = Int(d); month = Int(mo); year = Int(y)
         toDate = sums; ring = ringValues; ringSlot = ringSlots
+        ringLast = ringSlots.max().flatMap { $0 == .min ? nil : $0 } ?? .min
         if tracksMeters && seenValues.count == lastSeen.count { lastSeen = seenValues }
         silentPending = pending; silentEvaluated = evaluated
         quality = qualityValues
