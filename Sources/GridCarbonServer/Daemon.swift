@@ -35,23 +35,24 @@ public enum Daemon {
             logger.warning("no registry given: every meter record will be rejected as unknown_meter (use --registry FILE)")
         }
         let host = try EngineHost(configuration: configuration, registry: registry, annual: annual, sources: sources, logger: logger)
-        // Rules that changed while the daemon was down take effect now, through the log.
-        if try await host.replaceAlerts(configuration.alerts) {
-            logger.info("alert rules differ from those recovered: the configured ones apply from now")
-        }
         let metrics = ServerMetrics()
-        let r = registry
-        host.onWindow = { w, _ in metrics.window(w, registry: r) }
-        host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
-        host.onCounts = { metrics.count($0, kinds: $1) }
-        host.onProvinceToday = { metrics.provinceToday($0) }
         // Alert events: logged to <data>/alerts and fanned out; recovered ones first (the log skips
-        // those it has), then live ones as their write-ahead-log entries become durable.
+        // those it has), then live ones as their write-ahead-log entries become durable (from here
+        // on, so the events of a rule change below are not missed).
         let alertMetrics = AlertMetrics(registry: metrics)
         let hub = try AlertHub(directory: configuration.dataDirectory + "/alerts", zone: configuration.engine.zone, logger: logger, metrics: alertMetrics)
         hub.publish(await host.takeRecoveredAlerts())
         host.onAlerts = { hub.publish($0) }
         let alertService = AlertService(hub: hub, configuration: configuration.alertDelivery, zone: configuration.engine.zone, logger: logger)
+        // Rules that changed while the daemon was down take effect now, through the log.
+        if try await host.replaceAlerts(configuration.alerts) {
+            logger.info("alert rules differ from those recovered: the configured ones apply from now")
+        }
+        let r = registry
+        host.onWindow = { w, _ in metrics.window(w, registry: r) }
+        host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
+        host.onCounts = { metrics.count($0, kinds: $1) }
+        host.onProvinceToday = { metrics.provinceToday($0) }
         let readyFlag = ReadyFlag()
         let tcp = TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })

@@ -81,8 +81,6 @@ public final class EngineHost: @unchecked Sendable {
         // The rules as of the start; recovery replays later reloads from the log.
         engine.configureAlerts(configuration.alerts)
         output.sourceNames = { [unowned engine] in engine.sourceNames }
-        // Alert rules before the checkpoint loads (their state is in it) and the log replays.
-        if !configuration.alertRules.isEmpty { engine.configureAlerts(configuration.alertRules) }
         lastActivity = Clock.now()
 
         // Recovery: the newest checkpoint that loads, then the log after it, in order, exactly as

@@ -33,8 +33,6 @@ public struct ServeConfiguration: Sendable {
     /// A checkpoint of the engine is written after this much log (and at shutdown); older log
     /// segments are then removed.
     public var checkpointBytes: Int64 = 256 * 1024 * 1024
-    /// Alert rules and budgets the engine evaluates (§5); none by default.
-    public var alertRules = AlertSettings()
     /// How alert events reach subscribers: Server-Sent Events keep-alive, webhooks, Alertmanager.
     public var alertDelivery = AlertDeliveryConfiguration()
 

@@ -103,8 +103,6 @@ struct ServeCommand: AsyncParsableCommand {
             guard v >= 4096 else { throw ValidationError("wal-segment-bytes must be at least 4096") }
             config.walSegmentBytes = v
         }
-        config.alertRules = try engine.alertSettings(config.engine)
-        if let problem = config.alertRules.validate(engine: config.engine) { throw ValidationError("alert rules: \(problem)") }
         config.alertDelivery = try alertDelivery(file)
         if let v = file.string("max_line_bytes") { config.maxLineBytes = Int(v) ?? config.maxLineBytes }
         if let v = file.string("max_body_bytes") { config.maxBodyBytes = Int(v) ?? config.maxBodyBytes }
