@@ -25,21 +25,23 @@ struct AlertDaemonTests {
         let hookPort = DaemonProcess.freePort()
         let hook = try await WebhookTests().receiver(port: hookPort, into: received)
         let registry = DaemonProcess.shared + "/examples/basic/registry.csv"
-        let extra = ["--config", dir + "/config.json", "--idle-timeout", "1s", "--webhook", "http://127.0.0.1:\(hookPort)/hook"]
+        let extra = ["--config", dir + "/config.json", "--idle-timeout", "1h", "--webhook", "http://127.0.0.1:\(hookPort)/hook"]
         var d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
         let base = "http://127.0.0.1:\(d.httpPort)"
         #expect(try await httpGet(base + "/v1/alerts").body == "{\"alerts\":[],\"seq\":0}\n")
         let stream = SSEClient(url: base + "/v1/alerts/stream")
         #expect(await AlertFixtures.eventually { stream.status == 200 })
 
-        // M2 is in Guangdong (0.4419 kg/kWh): its 15-minute window closes on the idle watermark.
+        // M2 is in Guangdong (0.4419 kg/kWh). Its 10:00 window closes by data: the 11:30 record moves
+        // the watermark past 10:15 + the 1 h span horizon. (Not by the idle watermark, which would
+        // follow the wall clock and make these old records late if the machine is slow.)
         let tcpPort = d.tcpPort
         let ack = try await offPool {
             let tcp = try TCPClient(port: tcpPort)
-            try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\n!sync\n")
+            try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\ni,M2,2026-11-18T11:30:00+08:00,2026-11-18T11:45:00+08:00,1\n!sync\n")
             return try tcp.readLine()
         }
-        #expect(ack == "ok 1 0")
+        #expect(ack == "ok 2 0")
         let raised = await AlertFixtures.eventually { !stream.events.isEmpty }
         if !raised {
             let listed = (try? await httpGet(base + "/v1/alerts").body) ?? "-"
@@ -85,14 +87,14 @@ struct AlertDaemonTests {
         let config = #"{"alerts": {"rules": [{"name": "gd-hot", "kind": "intensity", "level": "province", "window": "15m", "threshold": 0.4}]}}"#
         try Files.writeAtomically(dir + "/config.json", Array(config.utf8), sync: false)
         let registry = DaemonProcess.shared + "/examples/basic/registry.csv"
-        let extra = ["--config", dir + "/config.json", "--idle-timeout", "1s"]
-        // Two Guangdong windows; the daemon is killed as soon as the records are acknowledged,
+        let extra = ["--config", dir + "/config.json", "--idle-timeout", "1h"]
+        // Two Guangdong windows, the first closed by the second (see above); the daemon is killed as soon as the records are acknowledged,
         // before or after it raised and logged the event (the race is the point).
         let d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
         let tcpPort = d.tcpPort
         let ack = try await offPool {
             let tcp = try TCPClient(port: tcpPort)
-            try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\ni,M2,2026-11-18T10:15:00+08:00,2026-11-18T10:30:00+08:00,10\n!sync\n")
+            try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\ni,M2,2026-11-18T11:30:00+08:00,2026-11-18T11:45:00+08:00,10\n!sync\n")
             let line = try tcp.readLine()
             usleep(UInt32.random(in: 0...1_500_000))
             d.crash()
