@@ -105,11 +105,14 @@ def main():
         d = Daemon(a.bin, f"{work}/sim/registry.csv", data, "1s")
         acked = send_chunks(d, chunks, acked)
         assert acked == len(chunks), "the daemon stopped acknowledging"
-        want = None
+        # Wait until no file has appeared for 2 s: longer than the 1 s idle timeout after which
+        # the wall-clock watermark closes the last windows (one unchanged poll could come first).
+        want, stable = None, 0
         for _ in range(600):
             time.sleep(0.2)
             have = len(aggregates(data))
-            if have and have == want:
+            stable = stable + 1 if have and have == want else 0
+            if stable >= 10:
                 break
             want = have
         code = d.stop()
