@@ -384,6 +384,17 @@ extension Engine {
             }
             keys.add(Int64(-1))
         }
+        // After a live reload (Engine+Registry.swift): retired meters, and meter-level keys that
+        // are no longer the ids in meter order. Registries read from a file hash as before.
+        if registry.liveCount != meterCount { keys.add(Int64(registry.liveCount)) }
+        let meterKeys = registry.keyNames[Level.meter.rawValue]
+        if !meterKeys.isEmpty && (meterKeys.count != meterCount || !meterKeys.indices.allSatisfy({ meterKeys[$0] == registry.meterID($0) })) {
+            for name in meterKeys {
+                var name = name
+                name.withUTF8 { keys.add(UnsafeRawBufferPointer($0)) }
+            }
+            keys.add(Int64(-2))
+        }
         return (ids.value, keys.value)
     }
 
