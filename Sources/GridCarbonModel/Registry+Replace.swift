@@ -116,3 +116,32 @@ extension Registry {
         return RegistryReplacement(registry: r, successor: successor, retiredAs: retiredAs, change: change)
     }
 }
+
+extension Registry {
+    /// What replacing this registry's live meters by `fresh` would change (``RegistryChange/retired``
+    /// stays 0: that depends on the engine's state). Key names are compared, not indices, so the
+    /// result does not depend on the order of either file.
+    public func difference(to fresh: Registry) -> RegistryChange {
+        var change = RegistryChange()
+        change.meters = fresh.count
+        guard let fx = fresh.index, let ox = index else { return change }
+        var matched = 0
+        for j in 0..<fresh.count {
+            let lo = Int(fx.offsets[j]), hi = Int(fx.offsets[j + 1])
+            guard let i = ox.lookup(UnsafeRawBufferPointer(start: fx.bytes + lo, count: hi - lo)) else { continue }
+            matched += 1
+            let a = profiles[Int(ox.profile[i])], b = fresh.profiles[Int(fx.profile[j])]
+            func same(_ level: Level) -> Bool {
+                let ka = a.key(level), kb = b.key(level)
+                if ka < 0 || kb < 0 { return ka == kb }
+                return keyNames[level.rawValue][Int(ka)] == fresh.keyNames[level.rawValue][Int(kb)]
+            }
+            if a.region != b.region || !same(.city) || !same(.park) || !same(.enterprise) || !same(.industry) || ox.maxKW[i] != fx.maxKW[j] {
+                change.changed += 1
+            }
+        }
+        change.added = fresh.count - matched
+        change.removed = liveCount - matched
+        return change
+    }
+}
