@@ -41,7 +41,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
 /// - `SETG`: zone offset (s), slot, window count + lengths, level count + level raw values (sorted),
 ///   reorder_window, span_horizon, max_gap, max_future.
 /// - `REGY`: meter count, hash of the meter ids in order, profile count, hash of the profiles
-///   (keys of each, meter → profile, key names).
+///   (keys of each, meter → profile, key names; after a live reload also the live meter count and
+///   the meter-level key names). The registry itself is not in the engine checkpoint: restore into
+///   an engine built with the registry in force when it was taken (the daemon stores a
+///   ``Registry/snapshot()`` next to it).
 /// - `SCAL`: accepted, duplicate, rejected, late, watermark, maxEventTime, windowsClosed, closedBefore.
 /// - `SRCS`: source name count, then per name its byte length and UTF-8 bytes.
 /// - `BASE`: meter count, then baseline timestamps (i64 × meters) and values (f64 × meters).
