@@ -41,7 +41,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
 /// - `SETG`: zone offset (s), slot, window count + lengths, level count + level raw values (sorted),
 ///   reorder_window, span_horizon, max_gap, max_future.
 /// - `REGY`: meter count, hash of the meter ids in order, profile count, hash of the profiles
-///   (keys of each, meter → profile, key names).
+///   (keys of each, meter → profile, key names; after a live reload also the live meter count and
+///   the meter-level key names). The registry itself is not in the engine checkpoint: restore into
+///   an engine built with the registry in force when it was taken (the daemon stores a
+///   ``Registry/snapshot()`` next to it).
 /// - `SCAL`: accepted, duplicate, rejected, late, watermark, maxEventTime, windowsClosed, closedBefore.
 /// - `SRCS`: source name count, then per name its byte length and UTF-8 bytes.
 /// - `BASE`: meter count, then baseline timestamps (i64 × meters) and values (f64 × meters).
@@ -384,6 +387,17 @@ extension Engine {
                 name.withUTF8 { keys.add(UnsafeRawBufferPointer($0)) }
             }
             keys.add(Int64(-1))
+        }
+        // After a live reload (Engine+Registry.swift): retired meters, and meter-level keys that
+        // are no longer the ids in meter order. Registries read from a file hash as before.
+        if registry.liveCount != meterCount { keys.add(Int64(registry.liveCount)) }
+        let meterKeys = registry.keyNames[Level.meter.rawValue]
+        if !meterKeys.isEmpty && (meterKeys.count != meterCount || !meterKeys.indices.allSatisfy({ meterKeys[$0] == registry.meterID($0) })) {
+            for name in meterKeys {
+                var name = name
+                name.withUTF8 { keys.add(UnsafeRawBufferPointer($0)) }
+            }
+            keys.add(Int64(-2))
         }
         return (ids.value, keys.value)
     }
