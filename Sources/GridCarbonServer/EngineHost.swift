@@ -582,11 +582,18 @@ public final class EngineHost: @unchecked Sendable {
         let registry = engine.registry.snapshot()
         Self.put(Int64(registry.count), &file)
         file.append(contentsOf: registry)
-        file.append(contentsOf: engine.checkpoint())
         let dir = configuration.dataDirectory + "/checkpoint"
         let digits = String(lsn)
         let path = "\(dir)/checkpoint-\(String(repeating: "0", count: max(0, 20 - digits.count)))\(digits).bin"
-        try Files.writeAtomically(path, file)
+        // Streamed: a large engine's state is not copied into one buffer first (flat memory).
+        var bytes = file.count
+        try Files.writeAtomically(path) { write in
+            try file.withUnsafeBytes { try write($0) }
+            try engine.checkpoint { chunk in
+                bytes += chunk.count
+                try write(chunk)
+            }
+        }
         checkpointLSN = lsn
         // Keep this checkpoint and the one before it; the log from the older one on stays.
         let all = try Files.list(dir).filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".bin") }.sorted()
@@ -594,7 +601,7 @@ public final class EngineHost: @unchecked Sendable {
         if all.count >= 2, let keep = Int64(all[all.count - 2].dropFirst(11).dropLast(4)) {
             try wal.truncate(before: keep)
         }
-        logger.debug("checkpoint written", metadata: ["lsn": "\(lsn)", "bytes": "\(file.count)"])
+        logger.debug("checkpoint written", metadata: ["lsn": "\(lsn)", "bytes": "\(bytes)"])
     }
 
     /// Checkpoints when enough log has accumulated since the last one (on the queue).
