@@ -41,7 +41,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
 /// - `SETG`: zone offset (s), slot, window count + lengths, level count + level raw values (sorted),
 ///   reorder_window, span_horizon, max_gap, max_future.
 /// - `REGY`: meter count, hash of the meter ids in order, profile count, hash of the profiles
-///   (keys of each, meter → profile, key names).
+///   (keys of each, meter → profile, key names; after a live reload also the live meter count and
+///   the meter-level key names). The registry itself is not in the engine checkpoint: restore into
+///   an engine built with the registry in force when it was taken (the daemon stores a
+///   ``Registry/snapshot()`` next to it).
 /// - `SCAL`: accepted, duplicate, rejected, late, watermark, maxEventTime, windowsClosed, closedBefore.
 /// - `SRCS`: source name count, then per name its byte length and UTF-8 bytes.
 /// - `BASE`: meter count, then baseline timestamps (i64 × meters) and values (f64 × meters).
@@ -196,6 +199,45 @@ struct CountingOutput: CheckpointOutput {
     mutating func reserve(_ n: Int) { size += n }
 }
 
+/// Computes the CRC-32 of the payload without keeping it.
+struct CRCOutput: CheckpointOutput {
+    var crc: UInt32
+    var counting: Bool { false }
+    @inline(__always) mutating func bytes(_ p: UnsafeRawPointer, count n: Int) {
+        crc = CRC32.checksum(UnsafeRawBufferPointer(start: p, count: n), seed: crc)
+    }
+    mutating func reserve(_ n: Int) { preconditionFailure("reserve is for the counting pass") }
+}
+
+/// Hands the payload to a writer in chunks of about 1 MiB.
+struct StreamOutput: CheckpointOutput {
+    var buffer: [UInt8] = []
+    let write: (UnsafeRawBufferPointer) throws -> Void
+    var error: (any Error)?
+    var written = 0
+    var counting: Bool { false }
+    init(write: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        self.write = write
+        buffer.reserveCapacity(1 << 20)
+    }
+    mutating func bytes(_ p: UnsafeRawPointer, count n: Int) {
+        written += n
+        if buffer.count + n > 1 << 20 { flush() }
+        if n >= 1 << 20 {
+            if error == nil { do { try write(UnsafeRawBufferPointer(start: p, count: n)) } catch { self.error = error } }
+            return
+        }
+        buffer.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+    }
+    mutating func flush() {
+        if !buffer.isEmpty && error == nil {
+            do { try buffer.withUnsafeBytes { try write($0) } } catch { self.error = error }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+    mutating func reserve(_ n: Int) { preconditionFailure("reserve is for the counting pass") }
+}
+
 struct MemoryOutput: CheckpointOutput {
     let base: UnsafeMutableRawPointer
     let capacity: Int
@@ -296,6 +338,35 @@ extension Engine {
         }
     }
 
+    /// The bytes of ``checkpoint()`` handed to `write` in chunks of about 1 MiB, so a large engine is
+    /// checkpointed to a file without holding a second copy of its state. Three passes over the
+    /// state (size, CRC, bytes); the state must not change in between (call it on the engine's own
+    /// thread, between input calls).
+    public func checkpoint(into write: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let fp = fingerprint()
+        var counter = CountingOutput()
+        writeState(&counter, fingerprint: fp)
+        let payload = counter.size
+        var header = [UInt8](repeating: 0, count: EngineCheckpointFormat.headerSize)
+        header.withUnsafeMutableBytes { h in
+            h.copyMemory(from: UnsafeRawBufferPointer(start: EngineCheckpointFormat.magic, count: 8))
+            h.storeBytes(of: EngineCheckpointFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
+            h.storeBytes(of: EngineCheckpointFormat.flags.littleEndian, toByteOffset: 12, as: UInt32.self)
+            h.storeBytes(of: UInt64(payload).littleEndian, toByteOffset: 16, as: UInt64.self)
+        }
+        var crc = CRCOutput(crc: header.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<24])) })
+        writeState(&crc, fingerprint: fp)
+        header.withUnsafeMutableBytes { $0.storeBytes(of: crc.crc.littleEndian, toByteOffset: 24, as: UInt32.self) }
+        try header.withUnsafeBytes { try write($0) }
+        try withoutActuallyEscaping(write) { w in
+            var out = StreamOutput(write: w)
+            writeState(&out, fingerprint: fp)
+            out.flush()
+            if let e = out.error { throw e }
+            precondition(out.written == payload, "checkpoint size changed between the counting and the writing pass")
+        }
+    }
+
     /// Restores the state of ``checkpoint()`` into this engine, which must be freshly constructed
     /// (nothing ingested, no source registered, the watermark not moved) with the same settings and
     /// registry. Throws ``CheckpointError`` and leaves the engine untouched when the checkpoint is
@@ -384,6 +455,17 @@ extension Engine {
                 name.withUTF8 { keys.add(UnsafeRawBufferPointer($0)) }
             }
             keys.add(Int64(-1))
+        }
+        // After a live reload (Engine+Registry.swift): retired meters, and meter-level keys that
+        // are no longer the ids in meter order. Registries read from a file hash as before.
+        if registry.liveCount != meterCount { keys.add(Int64(registry.liveCount)) }
+        let meterKeys = registry.keyNames[Level.meter.rawValue]
+        if !meterKeys.isEmpty && (meterKeys.count != meterCount || !meterKeys.indices.allSatisfy({ meterKeys[$0] == registry.meterID($0) })) {
+            for name in meterKeys {
+                var name = name
+                name.withUTF8 { keys.add(UnsafeRawBufferPointer($0)) }
+            }
+            keys.add(Int64(-2))
         }
         return (ids.value, keys.value)
     }

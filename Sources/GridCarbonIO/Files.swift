@@ -67,6 +67,27 @@ public enum Files {
         return out
     }
 
+    /// Writes a file whole like ``writeAtomically(_:_:sync:)-(String,UnsafeRawBufferPointer,Bool)``,
+    /// from chunks `body` hands to its `write` function (large files without one big buffer).
+    public static func writeAtomically(_ path: String, sync: Bool = true, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        let dir = dirname(of: path)
+        try makeDirectories(dir)
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw IOError(path: tmp, errno: errno, doing: "cannot create") }
+        do {
+            try body { chunk in try writeAll(fd, chunk, path: tmp) }
+            if sync && fsync(fd) != 0 { throw IOError(path: tmp, errno: errno, doing: "fsync failed") }
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        close(fd)
+        if rename(tmp, path) != 0 { throw IOError(path: path, errno: errno, doing: "cannot rename into place") }
+        if sync { syncDirectory(dir) }
+    }
+
     /// Writes `bytes` to `path` whole: a temporary name, fsync, rename, fsync of the directory.
     /// A reader never sees half a file; a crash leaves the old file or the new one.
     public static func writeAtomically(_ path: String, _ bytes: UnsafeRawBufferPointer, sync: Bool = true) throws {

@@ -26,26 +26,31 @@ public struct Profile: Hashable, Sendable {
 
 /// The meter registry of §2.1, held as flat arrays: at a million meters it costs about 40 bytes a meter.
 public struct Registry: Sendable {
-    /// Number of meters.
-    public private(set) var count: Int = 0
+    /// Number of meters, retired ones included (see ``liveCount``).
+    public internal(set) var count: Int = 0
+    /// Number of meters that records may name: meters `0..<liveCount` are the registry file's, in
+    /// its order; meters `liveCount..<count` are *retired* by a live reload
+    /// (``replaced(by:retain:)``): lookup no longer finds them, they only finish what the engine
+    /// already accepted for them. A registry read from a file has none.
+    public internal(set) var liveCount: Int = 0
     // While loading: meter id bytes back to back (meter `i` is `idBytes[idOffsets[i]..<idOffsets[i+1]]`),
     // region, profile and max_kw per meter. Once loaded they move into ``index`` (one copy only).
-    private var idBytes: [UInt8] = []
-    private var idOffsets: [Int32] = [0]
-    private var regions: [UInt8] = []
-    private var profiles_: [Int32] = []
-    private var maxKWs: [Double] = []
+    var idBytes: [UInt8] = []
+    var idOffsets: [Int32] = [0]
+    var regions: [UInt8] = []
+    var profiles_: [Int32] = []
+    var maxKWs: [Double] = []
     /// Distinct key combinations.
-    public private(set) var profiles: [Profile] = []
+    public internal(set) var profiles: [Profile] = []
     /// Key names per level (index by ``Level/rawValue``); `national` has `CN`, `province` the region codes.
-    public private(set) var keyNames: [[String]] = []
-    /// Open-addressing table of meter index + 1 (0 = empty).
-    private var slots: [Int32] = []
-    private var mask: Int = 0
+    public internal(set) var keyNames: [[String]] = []
+    /// Open-addressing table of meter index + 1 (0 = empty); holds the live meters only.
+    var slots: [Int32] = []
+    var mask: Int = 0
     /// Whether the `meter` level is on (each meter is then its own profile).
     public let meterLevel: Bool
     /// The frozen lookup table, built once the registry is loaded (the hot path uses it).
-    public private(set) var index: MeterIndex?
+    public internal(set) var index: MeterIndex?
 
     /// An empty registry.
     public init(meterLevel: Bool = false) {
@@ -58,9 +63,9 @@ public struct Registry: Sendable {
     }
 
     /// Moves the per-meter arrays into the frozen ``MeterIndex``.
-    private mutating func freeze() {
+    mutating func freeze() {
         // Copy one array at a time and drop it, so a million meters never exist twice over.
-        let ix = MeterIndex(count: idOffsets.count - 1, slotCount: slots.count, byteCount: idBytes.count)
+        let ix = MeterIndex(count: idOffsets.count - 1, findable: liveCount, slotCount: slots.count, byteCount: idBytes.count)
         ix.slots.initialize(from: slots, count: slots.count); slots = []
         ix.bytes.initialize(from: idBytes, count: idBytes.count); idBytes = []
         ix.offsets.initialize(from: idOffsets, count: idOffsets.count); idOffsets = [0]
@@ -183,22 +188,27 @@ public struct Registry: Sendable {
         try self.init(csv: Array(text.utf8), origin: origin, meterLevel: meterLevel)
     }
 
-    private mutating func appendMeter(id: UnsafeRawBufferPointer, region r: UInt8, profile: Int32, maxKW kw: Double) {
+    /// Appends a meter; a `findable` one goes into the lookup table (retired ones, which come after
+    /// every findable one, do not).
+    mutating func appendMeter(id: UnsafeRawBufferPointer, region r: UInt8, profile: Int32, maxKW kw: Double, findable: Bool = true) {
+        precondition(!findable || liveCount == count, "findable meters come before retired ones")
         idBytes.append(contentsOf: id)
         idOffsets.append(Int32(idBytes.count))
         regions.append(r)
         profiles_.append(profile)
         maxKWs.append(kw)
         count += 1
-        if count * 2 > slots.count { rebuildTable(capacity: slots.count * 2) } else { insert(Int32(count - 1)) }
+        guard findable else { return }
+        liveCount += 1
+        if liveCount * 2 > slots.count { rebuildTable(capacity: slots.count * 2) } else { insert(Int32(liveCount - 1)) }
     }
 
-    private mutating func rebuildTable(capacity: Int) {
+    mutating func rebuildTable(capacity: Int) {
         var cap = 16
         while cap < capacity { cap <<= 1 }
         slots = Array(repeating: 0, count: cap)
         mask = cap - 1
-        for i in 0..<count { insert(Int32(i)) }
+        for i in 0..<liveCount { insert(Int32(i)) }
     }
 
     private mutating func insert(_ index: Int32) {
@@ -266,16 +276,19 @@ public final class MeterIndex: @unchecked Sendable {
     @usableFromInline let offsets: UnsafeMutablePointer<Int32>
     @usableFromInline let bytes: UnsafeMutablePointer<UInt8>
     @usableFromInline let mask: Int
-    /// Number of meters.
+    /// Number of meters, retired ones included.
     public let count: Int
+    /// Meters `0..<findable` are in the lookup table; the rest are retired.
+    public let findable: Int
     /// Per meter: region index, profile index, max_kw.
     public let region: UnsafeMutablePointer<UInt8>
     public let profile: UnsafeMutablePointer<Int32>
     public let maxKW: UnsafeMutablePointer<Double>
 
     /// Allocates the storage; ``Registry`` fills it.
-    init(count: Int, slotCount: Int, byteCount: Int) {
+    init(count: Int, findable: Int, slotCount: Int, byteCount: Int) {
         self.count = count
+        self.findable = findable
         let n = max(count, 1)
         region = .allocate(capacity: n)
         profile = .allocate(capacity: n)
@@ -313,7 +326,7 @@ public final class MeterIndex: @unchecked Sendable {
     @inlinable
     public func lookup(_ id: UnsafeRawBufferPointer, after: Int) -> Int? {
         let next = after &+ 1
-        if next >= 0 && next < count {
+        if next >= 0 && next < findable {
             let lo = Int(offsets[next]), hi = Int(offsets[next + 1])
             if hi - lo == id.count && Self.equal(bytes + lo, id) { return next }
         }

@@ -28,13 +28,14 @@ public enum Daemon {
         } else {
             auth = Authenticator(required: false, tokens: [:])
         }
-        var registry = Registry()
+        var registryCSV: [UInt8]?
         if let path = configuration.registryPath {
-            registry = try Registry(csv: try Files.read(path), origin: path, meterLevel: configuration.engine.levels.contains(.meter))
+            registryCSV = try Files.read(path)
         } else {
-            logger.warning("no registry given: every meter record will be rejected as unknown_meter (use --registry FILE)")
+            logger.warning("no registry given: every meter record will be rejected as unknown_meter (use --registry FILE; POST /v1/registry loads one live)")
         }
-        let host = try EngineHost(configuration: configuration, registry: registry, annual: annual, sources: sources, logger: logger)
+        let host = try EngineHost(configuration: configuration, registryCSV: registryCSV, registryOrigin: configuration.registryPath ?? "registry",
+                                  annual: annual, sources: sources, logger: logger)
         let metrics = ServerMetrics()
         // Alert events: logged to <data>/alerts and fanned out; recovered ones first (the log skips
         // those it has), then live ones as their write-ahead-log entries become durable (from here
@@ -48,8 +49,8 @@ public enum Daemon {
         if try await host.replaceAlerts(configuration.alerts) {
             logger.info("alert rules differ from those recovered: the configured ones apply from now")
         }
-        let r = registry
-        host.onWindow = { w, _ in metrics.window(w, registry: r) }
+        // The registry in force when the window closed (the host's changes on registry reloads).
+        host.onWindow = { [unowned host] w, _ in metrics.window(w, registry: host.registry) }
         host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
         host.onCounts = { metrics.count($0, kinds: $1) }
         host.onProvinceToday = { metrics.provinceToday($0) }
@@ -128,7 +129,7 @@ struct HostService: Service {
                 group.addTask { await notifier.runWatchdog(isHealthy: { await host.read { _ in true } }) }
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                        notifier.reloading(status: "reloading factor tables")
+                        notifier.reloading(status: "reloading registry and factor tables")
                         await reload(host: host, logger: logger)
                         notifier.ready(status: "serving")
                     }
@@ -147,19 +148,30 @@ struct HostService: Service {
         await host.shutdown()
     }
 
-    /// SIGHUP: re-reads the factor table files (when the daemon was started with them), the alert
-    /// rules and budgets, and applies them through the log; a file that does not parse changes nothing. A changed registry is
-    /// reported: it takes effect at the next start.
+    /// SIGHUP: re-reads the registry file, the factor table files (when the daemon was started
+    /// with them), the alert rules and budgets, and applies them through the log; a file that does
+    /// not parse changes nothing and is logged with the line that is wrong.
     func reload(host: EngineHost, logger: Logger) async {
         let c = host.configuration
-        do {
-            let annual = try c.factorsPath.map { String(decoding: try Files.read($0), as: UTF8.self) } ?? EmbeddedData.gridFactorsCSV
-            let sources = try c.sourceFactorsPath.map { String(decoding: try Files.read($0), as: UTF8.self) } ?? EmbeddedData.sourceFactorsCSV
-            try await host.replaceTables(annualCSV: annual, sourcesCSV: sources, basis: c.sourceBasis)
-            logger.info("SIGHUP: factor tables reloaded", metadata: ["factors": "\(c.factorsPath ?? "embedded")", "source_factors": "\(c.sourceFactorsPath ?? "embedded")"])
-        } catch {
-            logger.error("SIGHUP: factor tables not reloaded, the old ones stay", metadata: ["error": "\(error)"])
+        if let path = c.registryPath {
+            do {
+                let change = try await host.replaceRegistry(csv: try Files.read(path), origin: path)
+                if change.isEmpty {
+                    logger.info("SIGHUP: registry unchanged", metadata: ["registry": "\(path)", "meters": "\(change.meters)"])
+                } else {
+                    logger.info("SIGHUP: registry reloaded", metadata: EngineHost.metadata(change).merging(["registry": "\(path)"]) { a, _ in a })
+                }
+            } catch {
+                logger.error("SIGHUP: registry not reloaded, the old one stays", metadata: ["error": "\(error)"])
+            }
         }
+        await reloadTables(host: host, logger: logger)
+        await reloadAlerts(host: host, logger: logger)
+    }
+
+    /// SIGHUP, alert rules and budgets: a file that does not parse changes nothing.
+    func reloadAlerts(host: EngineHost, logger: Logger) async {
+        let c = host.configuration
         do {
             var text = "{}"
             if let path = c.configPath { text = String(decoding: try Files.read(path), as: UTF8.self) }
@@ -170,9 +182,18 @@ struct HostService: Service {
         } catch {
             logger.error("SIGHUP: alert rules not reloaded, the old ones stay", metadata: ["error": "\(error)"])
         }
-        if let path = c.registryPath, let bytes = try? Files.read(path),
-           let fresh = try? Registry(csv: bytes, origin: path), fresh.count != host.registry.count || !(0..<fresh.count).allSatisfy({ fresh.meterID($0) == host.registry.meterID($0) }) {
-            logger.warning("SIGHUP: the registry file changed; registry changes take effect at the next start (live registry reload is not implemented yet)")
+    }
+
+    /// SIGHUP, factor tables: a table that does not parse changes nothing.
+    func reloadTables(host: EngineHost, logger: Logger) async {
+        let c = host.configuration
+        do {
+            let annual = try c.factorsPath.map { String(decoding: try Files.read($0), as: UTF8.self) } ?? EmbeddedData.gridFactorsCSV
+            let sources = try c.sourceFactorsPath.map { String(decoding: try Files.read($0), as: UTF8.self) } ?? EmbeddedData.sourceFactorsCSV
+            try await host.replaceTables(annualCSV: annual, sourcesCSV: sources, basis: c.sourceBasis)
+            logger.info("SIGHUP: factor tables reloaded", metadata: ["factors": "\(c.factorsPath ?? "embedded")", "source_factors": "\(c.sourceFactorsPath ?? "embedded")"])
+        } catch {
+            logger.error("SIGHUP: factor tables not reloaded, the old ones stay", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -31,18 +31,33 @@ public final class EngineHost: @unchecked Sendable {
         case rejectedLine = 4
         /// `[u16 basis length][basis][u32 annual length][annual CSV][source factors CSV]`: tables reloaded (SIGHUP).
         case tables = 5
+        /// `[registry CSV]`: the meter registry replaced (start, SIGHUP, `POST /v1/registry`); see
+        /// ``Engine/replacingRegistry(with:)``. A new data folder's log starts with one.
+        case registry = 6
         /// `[u32 rules JSON length][rules JSON][budgets CSV]` (``AlertConfig/canonical(_:)``): alert rules reloaded.
         case alerts = 7
     }
 
+    /// The registry CSV logged when the daemon runs without one.
+    static let emptyRegistryCSV = Array("meter_id,region,city,park,enterprise,industry,max_kw\n".utf8)
+
     public let configuration: ServeConfiguration
     public let queue = DispatchQueue(label: "gridcarbon.engine")
-    let engine: Engine
+    /// The engine; a registry reload replaces it (on the queue, see ``registryDidChange()``).
+    var engine: Engine
     let output: OutputDirectory
     let sink: HostSink
     let wal: WriteAheadLog
     let logger: Logger
-    public let registry: Registry
+    private let registryLock = PThreadMutex()
+    private var currentRegistry: Registry
+    /// The meter registry in force (any thread): key names for the API, the meter count for metrics.
+    /// Key indices only ever get appended to, so a window or total of an older registry reads right
+    /// with a newer one.
+    public var registry: Registry { registryLock.withLock { currentRegistry } }
+    /// Called on the engine queue after every registry reload, with the new registry: state keyed
+    /// by key index must be rebuilt from key names here (see ``registryDidChange()``).
+    public var onRegistryChange: (@Sendable (Registry) -> Void)?
     var sideOutputSegment: Int64 = -1
     /// Wall time of the last batch that carried meter records.
     var lastActivity: Micros
@@ -69,31 +84,47 @@ public final class EngineHost: @unchecked Sendable {
     /// LSN of the newest checkpoint written or loaded.
     public private(set) var checkpointLSN: Int64 = 0
 
-    public init(configuration: ServeConfiguration, registry: Registry, annual: AnnualFactorTable = .embedded,
-                sources: SourceFactorTable = .embedded, logger: Logger) throws {
+    /// Opens the data folder and recovers: the newest checkpoint that loads (with the registry in
+    /// force when it was taken), then the log after it. `registryCSV` is the registry file (nil: the
+    /// daemon runs without one); when it differs from the recovered registry, or the data folder is
+    /// new, it is applied as a logged reload. A registry file that does not parse throws
+    /// ``TableError`` naming the line.
+    public init(configuration: ServeConfiguration, registryCSV: [UInt8]?, registryOrigin: String = "registry",
+                annual: AnnualFactorTable = .embedded, sources: SourceFactorTable = .embedded, logger: Logger) throws {
         self.configuration = configuration
-        self.registry = registry
         self.logger = logger
         let data = configuration.dataDirectory
-        output = try OutputDirectory(root: data, zone: configuration.engine.zone, registry: registry, runName: "recovery")
-        sink = HostSink(output: output)
-        engine = Engine(settings: configuration.engine, registry: registry, annual: annual, sources: sources, sink: sink, now: Clock.now())
-        // The rules as of the start; recovery replays later reloads from the log.
-        engine.configureAlerts(configuration.alerts)
-        output.sourceNames = { [unowned engine] in engine.sourceNames }
-        lastActivity = Clock.now()
+        let settings = configuration.engine
+        let meterLevel = settings.levels.contains(.meter)
+        let configured = try registryCSV.map { try Registry(csv: $0, origin: registryOrigin, meterLevel: meterLevel) }
+        let output = try OutputDirectory(root: data, zone: settings.zone, registry: Registry(meterLevel: meterLevel), runName: "recovery")
+        let sink = HostSink(output: output)
+        self.output = output
+        self.sink = sink
+        let now = Clock.now()
+        lastActivity = now
+        func makeEngine(_ registry: Registry) -> Engine {
+            output.registry = registry
+            let e = Engine(settings: settings, registry: registry, annual: annual, sources: sources, sink: sink, now: now)
+            // The rules as of the start; recovery replays later reloads from the log.
+            e.configureAlerts(configuration.alerts)
+            return e
+        }
 
         // Recovery: the newest checkpoint that loads, then the log after it, in order, exactly as
         // it was applied.
         let walDir = data + "/wal"
         var entries = 0
-        let engine = self.engine, output = self.output
+        var engine: Engine?
+        output.sourceNames = { engine?.sourceNames ?? [] }
         var segment: Int64 = -1
         var from: Int64 = 0
-        if let c = try Self.loadCheckpoint(directory: data + "/checkpoint", into: engine, logger: logger) {
+        var recoveredCheckpoint: Int64 = 0
+        if let c = try Self.loadCheckpoint(directory: data + "/checkpoint", logger: logger, make: { makeEngine($0 ?? configured ?? Registry(meterLevel: meterLevel)) }) {
+            engine = c.engine
             from = c.lsn
             segment = c.sideSegment
-            checkpointLSN = c.lsn
+            recoveredCheckpoint = c.lsn
             try output.resumeSideOutputs(name: Self.sideName(c.sideSegment), sizes: c.sideSizes)
         }
         let segments = try WriteAheadLog.segments(walDir).map(\.start)
@@ -107,19 +138,40 @@ public final class EngineHost: @unchecked Sendable {
                 segment = start
                 try output.switchSideOutputs(to: Self.sideName(start), fresh: true)
             }
-            try Self.apply(payload, to: engine, output: output)
+            // Without a checkpoint the log is read from its start: a log that starts with a
+            // registry entry (every new data folder's does) starts from an empty registry; an
+            // older one from the registry file.
+            let current = engine ?? makeEngine(payload[0] == Entry.registry.rawValue ? Registry(meterLevel: meterLevel) : configured ?? Registry(meterLevel: meterLevel))
+            engine = try Self.apply(payload, to: current, output: output)
             entries += 1
         }
+        let fresh = engine == nil
+        let recovered = engine ?? makeEngine(Registry(meterLevel: meterLevel))
+        self.engine = recovered
+        currentRegistry = recovered.registry
+        checkpointLSN = recoveredCheckpoint
         recoveredEntries = entries
         recoveredAlerts = sink.alerts
         sink.alerts = []
         wal = try WriteAheadLog(directory: walDir, segmentBytes: configuration.walSegmentBytes, policy: configuration.fsync.walPolicy, endLSN: end)
         sideOutputSegment = wal.segmentStart
         try output.switchSideOutputs(to: Self.sideName(wal.segmentStart), fresh: segment != wal.segmentStart)
+        output.sourceNames = { [unowned self] in self.engine.sourceNames }
         try output.flush()
         sink.windowObserver = { [unowned self] w in self.remember(w) }
         if entries > 0 {
-            logger.info("recovered from the write-ahead log", metadata: ["entries": "\(entries)", "lsn": "\(end)", "watermark": "\(TimeFormatter(zone: configuration.engine.zone).string(engine.watermark))"])
+            logger.info("recovered from the write-ahead log", metadata: ["entries": "\(entries)", "lsn": "\(end)", "watermark": "\(TimeFormatter(zone: configuration.engine.zone).string(recovered.watermark))"])
+        }
+        // The registry file in force from here: logged first in a new data folder, and logged as a
+        // reload when it differs from the registry recovered (it was edited while we were down).
+        if fresh || (configured.map { !recovered.registry.difference(to: $0).isEmpty } ?? false) {
+            let change = try logRegistry(csv: registryCSV ?? Self.emptyRegistryCSV, parsed: configured ?? Registry(meterLevel: meterLevel))
+            try wal.syncNow()
+            if !fresh {
+                logger.notice("the registry file differs from the registry recovered: applied as a reload", metadata: Self.metadata(change))
+            }
+        } else if configured == nil && recovered.registry.liveCount > 0 {
+            logger.notice("no registry given: keeping the \(recovered.registry.liveCount) meters of the registry recovered from the data folder")
         }
     }
 
@@ -128,8 +180,9 @@ public final class EngineHost: @unchecked Sendable {
         return "wal-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits
     }
 
-    /// Applies one log entry to the engine (live and on recovery: the same code).
-    static func apply(_ payload: UnsafeRawBufferPointer, to engine: Engine, output: OutputDirectory) throws {
+    /// Applies one log entry to the engine (live and on recovery: the same code) and returns the
+    /// engine that carries on: a registry entry replaces it, every other entry returns `engine`.
+    static func apply(_ payload: UnsafeRawBufferPointer, to engine: Engine, output: OutputDirectory) throws -> Engine {
         (engine.sink as? HostSink)?.batchStarted = Clock.monotonic()
         guard let kind = Entry(rawValue: payload[0]) else { throw IOError(path: "wal", message: "unknown entry kind \(payload[0])") }
         switch kind {
@@ -175,6 +228,81 @@ public final class EngineHost: @unchecked Sendable {
             let w = payload.loadUnaligned(fromByteOffset: 1, as: Int64.self)
             output.receivedAt = payload.loadUnaligned(fromByteOffset: 9, as: Int64.self)
             engine.advanceWatermark(to: w)
+        case .registry:
+            let fresh = try Registry(csv: Array(UnsafeRawBufferPointer(rebasing: payload[1...])), origin: "registry",
+                                     meterLevel: engine.settings.levels.contains(.meter))
+            return replaceRegistry(of: engine, by: fresh, output: output)
+        }
+        return engine
+    }
+
+    /// The registry entry's effect, given the registry already parsed.
+    static func replaceRegistry(of engine: Engine, by fresh: Registry, output: OutputDirectory) -> Engine {
+        let next = engine.replacingRegistry(with: fresh).engine
+        output.registry = next.registry
+        return next
+    }
+
+    /// On the queue: applies an entry just appended to the log, installing the engine a registry
+    /// entry hands back.
+    func applyLogged(_ payload: [UInt8]) throws {
+        let before = engine
+        engine = try payload.withUnsafeBytes { try Self.apply($0, to: before, output: output) }
+        if engine !== before { registryDidChange() }
+    }
+
+    /// On the queue: **the one place a registry swap completes** (live reloads; during recovery the
+    /// host is not running yet and this is not called). The engine, the output directory's names and
+    /// ``registry`` are the new ones here; key and profile indices of the old registry are still
+    /// valid (new ones are appended), but anything keyed by meter index is not, and state keyed by
+    /// level and key *name* (alert rules) should be rebound through ``onRegistryChange``.
+    func registryDidChange() {
+        let r = engine.registry
+        registryLock.withLock { currentRegistry = r }
+        onRegistryChange?(r)
+    }
+
+    static func metadata(_ c: RegistryChange) -> Logger.Metadata {
+        ["meters": "\(c.meters)", "added": "\(c.added)", "removed": "\(c.removed)", "changed": "\(c.changed)", "retired": "\(c.retired)"]
+    }
+
+    /// On the queue: logs a registry entry and applies it; the change, with the meters retired.
+    @discardableResult
+    func logRegistry(csv: [UInt8], parsed: Registry) throws -> RegistryChange {
+        var change = engine.registry.difference(to: parsed)
+        var payload: [UInt8] = [Entry.registry.rawValue]
+        payload.append(contentsOf: csv)
+        _ = try wal.append(payload)
+        rollSideOutputsIfNeeded()
+        // The entry's effect (``apply(_:to:output:)``), without parsing the file a second time.
+        engine = Self.replaceRegistry(of: engine, by: parsed, output: output)
+        registryDidChange()
+        change.retired = engine.registry.count - engine.registry.liveCount
+        return change
+    }
+
+    /// Replaces the meter registry (SIGHUP, `POST /v1/registry`): the whole file, validated first
+    /// (a bad file throws ``TableError`` naming the line and changes nothing), then logged and
+    /// applied on the engine queue, so a restart replays it at the same point. Returns once the
+    /// reload is durable. A file that changes nothing (the same meters and keys, perhaps in another
+    /// order) is not logged. See ``Engine/replacingRegistry(with:)`` for what a reload does.
+    public func replaceRegistry(csv: [UInt8], origin: String) async throws -> RegistryChange {
+        let fresh = try Registry(csv: csv, origin: origin, meterLevel: configuration.engine.levels.contains(.meter))
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<RegistryChange, any Error>) in
+            queue.async {
+                do {
+                    let diff = self.engine.registry.difference(to: fresh)
+                    if diff.isEmpty { c.resume(returning: diff); return }
+                    let change = try self.logRegistry(csv: csv, parsed: fresh)
+                    let lsn = self.wal.endLSN
+                    self.logger.info("registry reloaded", metadata: Self.metadata(change).merging(["from": "\(origin)"]) { a, _ in a })
+                    try self.output.check()
+                    self.checkpointIfDue()
+                    self.wal.whenDurable(lsn) { c.resume(returning: change) }
+                } catch {
+                    c.resume(throwing: error)
+                }
+            }
         }
     }
 
@@ -202,7 +330,7 @@ public final class EngineHost: @unchecked Sendable {
                 self.sink.capture = capture
                 self.sink.captured = []
                 let maxBefore = self.engine.maxEventTime
-                try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
+                try self.applyLogged(payload)
                 self.sink.capture = 0
                 var outcome = BatchOutcome()
                 let after = self.engine.counts
@@ -245,7 +373,7 @@ public final class EngineHost: @unchecked Sendable {
                 payload.append(contentsOf: line)
                 let lsn = try self.wal.append(payload)
                 self.rollSideOutputsIfNeeded()
-                try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
+                try self.applyLogged(payload)
                 var outcome = BatchOutcome()
                 outcome.counts.rejected = 1
                 self.onCounts?(outcome.counts, KindCounts())
@@ -301,7 +429,7 @@ public final class EngineHost: @unchecked Sendable {
         do {
             let lsn = try wal.append(payload)
             rollSideOutputsIfNeeded()
-            try payload.withUnsafeBytes { try Self.apply($0, to: engine, output: output) }
+            try applyLogged(payload)
             try output.flush()
             queueAlerts(lsn)
         } catch {
@@ -318,7 +446,7 @@ public final class EngineHost: @unchecked Sendable {
         onWindow?(w, 0)
         // Emissions today per province, refreshed as the shortest windows close.
         if let onProvinceToday, w.length == configuration.engine.windows.min() {
-            onProvinceToday(engine.totals.rollUp(level: .province, registry: registry).day.map(\.co2))
+            onProvinceToday(engine.totals.rollUp(level: .province, registry: engine.registry).day.map(\.co2))
         }
     }
 
@@ -362,7 +490,7 @@ public final class EngineHost: @unchecked Sendable {
                     payload.append(contentsOf: sourcesCSV.utf8)
                     let lsn = try self.wal.append(payload)
                     self.rollSideOutputsIfNeeded()
-                    try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
+                    try self.applyLogged(payload)
                     self.queueAlerts(lsn)
                     self.wal.whenDurable(lsn) { c.resume() }
                 } catch {
@@ -391,7 +519,7 @@ public final class EngineHost: @unchecked Sendable {
                     payload.append(contentsOf: budgets.utf8)
                     let lsn = try self.wal.append(payload)
                     self.rollSideOutputsIfNeeded()
-                    try payload.withUnsafeBytes { try Self.apply($0, to: self.engine, output: self.output) }
+                    try self.applyLogged(payload)
                     self.queueAlerts(lsn)
                     self.wal.whenDurable(lsn) { c.resume(returning: true) }
                 } catch {
@@ -447,15 +575,25 @@ public final class EngineHost: @unchecked Sendable {
         try output.flush()
         let lsn = wal.endLSN
         let sizes = output.sideOutputSizes()
-        var file = Array("GCHOST01".utf8)
+        var file = Array("GCHOST02".utf8)
         Self.put(lsn, &file)
         Self.put(sideOutputSegment, &file)
         for v in sizes { Self.put(v, &file) }
-        file.append(contentsOf: engine.checkpoint())
+        let registry = engine.registry.snapshot()
+        Self.put(Int64(registry.count), &file)
+        file.append(contentsOf: registry)
         let dir = configuration.dataDirectory + "/checkpoint"
         let digits = String(lsn)
         let path = "\(dir)/checkpoint-\(String(repeating: "0", count: max(0, 20 - digits.count)))\(digits).bin"
-        try Files.writeAtomically(path, file)
+        // Streamed: a large engine's state is not copied into one buffer first (flat memory).
+        var bytes = file.count
+        try Files.writeAtomically(path) { write in
+            try file.withUnsafeBytes { try write($0) }
+            try engine.checkpoint { chunk in
+                bytes += chunk.count
+                try write(chunk)
+            }
+        }
         checkpointLSN = lsn
         // Keep this checkpoint and the one before it; the log from the older one on stays.
         let all = try Files.list(dir).filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".bin") }.sorted()
@@ -463,7 +601,7 @@ public final class EngineHost: @unchecked Sendable {
         if all.count >= 2, let keep = Int64(all[all.count - 2].dropFirst(11).dropLast(4)) {
             try wal.truncate(before: keep)
         }
-        logger.debug("checkpoint written", metadata: ["lsn": "\(lsn)", "bytes": "\(file.count)"])
+        logger.debug("checkpoint written", metadata: ["lsn": "\(lsn)", "bytes": "\(bytes)"])
     }
 
     /// Checkpoints when enough log has accumulated since the last one (on the queue).
@@ -475,30 +613,47 @@ public final class EngineHost: @unchecked Sendable {
     }
 
     struct LoadedCheckpoint {
+        var engine: Engine
         var lsn: Int64
         var sideSegment: Int64
         var sideSizes: [Int64]
     }
 
-    /// Restores the newest checkpoint that loads; an unreadable one is skipped for the one before it.
-    static func loadCheckpoint(directory: String, into engine: Engine, logger: Logger) throws -> LoadedCheckpoint? {
+    /// Restores the newest checkpoint that loads into an engine from `make`, which gets the
+    /// registry stored in the checkpoint (nil for checkpoints written before live registry reloads:
+    /// they use the registry file); an unreadable one is skipped for the one before it.
+    ///
+    /// File layout: `GCHOST02`, LSN, side-output segment, the three side-output sizes (i64 each),
+    /// the registry snapshot's length (i64) and bytes (``Registry/snapshot()``), the engine checkpoint.
+    /// `GCHOST01` files have no registry snapshot.
+    static func loadCheckpoint(directory: String, logger: Logger, make: (Registry?) -> Engine) throws -> LoadedCheckpoint? {
         guard Files.isDirectory(directory) else { return nil }
         let names = try Files.list(directory).filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".bin") }.sorted().reversed()
         for name in names {
             let bytes = try Files.read("\(directory)/\(name)")
-            guard bytes.count >= 48, bytes.prefix(8).elementsEqual("GCHOST01".utf8) else {
+            let v2 = bytes.prefix(8).elementsEqual("GCHOST02".utf8)
+            guard bytes.count >= (v2 ? 56 : 48), v2 || bytes.prefix(8).elementsEqual("GCHOST01".utf8) else {
                 logger.warning("skipping checkpoint that is not one", metadata: ["file": "\(name)"])
                 continue
             }
-            let values = bytes.withUnsafeBytes { p in (0..<5).map { p.loadUnaligned(fromByteOffset: 8 + $0 * 8, as: Int64.self) } }
+            let values = bytes.withUnsafeBytes { p in (0..<6).map { p.loadUnaligned(fromByteOffset: 8 + $0 * 8, as: Int64.self) } }
+            var at = 48
+            var registry: Registry?
             do {
-                try bytes.withUnsafeBytes { try engine.restore(from: UnsafeRawBufferPointer(rebasing: $0[48...])) }
+                if v2 {
+                    let n = values[5]
+                    guard n >= 0 && n <= Int64(bytes.count - 56) else { throw IOError(path: name, message: "registry snapshot length \(n) beyond the file") }
+                    registry = try Registry(snapshot: Array(bytes[56..<(56 + Int(n))]))
+                    at = 56 + Int(n)
+                }
+                let engine = make(registry)
+                try bytes.withUnsafeBytes { try engine.restore(from: UnsafeRawBufferPointer(rebasing: $0[at...])) }
+                logger.info("restored checkpoint", metadata: ["file": "\(name)", "lsn": "\(values[0])"])
+                return LoadedCheckpoint(engine: engine, lsn: values[0], sideSegment: values[1], sideSizes: Array(values[2..<5]))
             } catch {
                 logger.warning("skipping checkpoint that does not restore", metadata: ["file": "\(name)", "error": "\(error)"])
                 continue
             }
-            logger.info("restored checkpoint", metadata: ["file": "\(name)", "lsn": "\(values[0])"])
-            return LoadedCheckpoint(lsn: values[0], sideSegment: values[1], sideSizes: Array(values[2...]))
         }
         return nil
     }

@@ -45,7 +45,7 @@ public enum HTTPAPI {
         router.get("/metrics") { _, _ -> Response in
             let wal = host.walBytes
             metrics.walBytes.record(wal)
-            let (w, meters, open) = await host.read { ($0.watermark, $0.registry.count, $0.openSlots) }
+            let (w, meters, open) = await host.read { ($0.watermark, $0.registry.liveCount, $0.openSlots) }
             metrics.meters.record(meters)
             metrics.openSlots.record(open)
             let lat = await host.windowWriteLatency()
@@ -84,6 +84,26 @@ public enum HTTPAPI {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
         }
 
+        // The meter registry, whole-file replace (§2.1, role admin): validated first, a bad file is
+        // a 400 naming the line and changes nothing; answered once the reload is durable.
+        router.post("/v1/registry") { request, _ -> Response in
+            let body = try await readBody(request, limit: config.maxBodyBytes)
+            let change: RegistryChange
+            do {
+                change = try await host.replaceRegistry(csv: body, origin: "registry")
+            } catch let e as TableError {
+                throw APIError(.badRequest, "bad_registry", e.description)
+            }
+            var out: [UInt8] = [0x7B]
+            for (i, (k, v)) in [("meters", change.meters), ("added", change.added), ("removed", change.removed),
+                                ("changed", change.changed), ("retired", change.retired)].enumerated() {
+                if i > 0 { out.append(0x2C) }
+                JSONBytes.appendKey(k, to: &out); NumberFormat.appendInt(v, &out)
+            }
+            out.append(contentsOf: [0x7D, 0x0A])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
+
         router.get("/v1/aggregates") { request, _ -> Response in
             let q = request.uri.queryParameters
             var length: Micros?
@@ -100,6 +120,8 @@ public enum HTTPAPI {
             let key = q["key"].map(String.init)
             let limit = Int(q["limit"].map(String.init) ?? "") ?? 24
             let windows = await host.recentWindows(length: length).suffix(max(1, min(limit, 1000)))
+            // Read after the windows: key indices are only appended to, so this names all of them.
+            let keyNames = host.registry.keyNames
             var out = Array("{\"windows\":[".utf8)
             for (i, w) in windows.enumerated() {
                 if i > 0 { out.append(0x2C) }
@@ -111,7 +133,7 @@ public enum HTTPAPI {
                 var first = true
                 for row in w.rows {
                     if let level, row.level != level { continue }
-                    let name = host.registry.keyNames[row.level.rawValue][Int(row.key)]
+                    let name = keyNames[row.level.rawValue][Int(row.key)]
                     if let key, name != key { continue }
                     if !first { out.append(0x2C) }
                     first = false
@@ -136,8 +158,7 @@ public enum HTTPAPI {
             let levelName = q["level"].map(String.init) ?? "province"
             guard let level = Level(name: levelName) else { throw APIError(.badRequest, "bad_level", "unknown level '\(levelName)'") }
             let key = q["key"].map(String.init)
-            let registry = host.registry
-            let (day, totals) = await host.read { e in (e.totals.day, e.totals.rollUp(level: level, registry: registry)) }
+            let (day, totals, registry) = await host.read { e in (e.totals.day, e.totals.rollUp(level: level, registry: e.registry), e.registry) }
             var out = Array("{\"level\":\"\(level.name)\",\"day\":".utf8)
             if day == Int.min { out.append(contentsOf: "null".utf8) } else { JSONBytes.appendString(TimeFormatter.dateString(localDay: day), to: &out) }
             out.append(contentsOf: ",\"totals\":[".utf8)

@@ -193,6 +193,33 @@ import Testing
         #expect(h.engine.alertSeq == 4)
     }
 
+    @Test func alertStateFollowsARegistryReload() throws {
+        var hot = AlertRule(name: "hot", kind: .intensity)
+        hot.window = 15 * Time.microsPerMinute; hot.threshold = 0.5; hot.level = .enterprise; hot.key = "E9"
+        var silent = AlertRule(name: "silent", kind: .dataQuality)
+        silent.threshold = 1; silent.silentAfter = 20 * Time.microsPerMinute; silent.window = 15 * Time.microsPerMinute
+        let h = Self.harness([hot, silent])
+        h.feed(Self.factors(Array(repeating: 0.6, count: 12)) + Self.intervals(slots: 6), finish: false)
+        // E9 does not exist yet: nothing fires. Meter A moves to the new enterprise E9.
+        #expect(h.sink.alerts.isEmpty)
+        let fresh = try Registry(csv: Harness.defaultRegistry.replacingOccurrences(of: "A,CN-GD,SZ,P1,E1", with: "A,CN-GD,SZ,P1,E9"), origin: "reload")
+        let next = h.engine.replacingRegistry(with: fresh).engine
+        let tf = TimeFormatter(zone: .shanghai)
+        var line: Int64 = 1
+        let src = next.source(named: "test")
+        for i in 6..<12 {
+            let a = Self.t("10:00") + Int64(i) * 15 * Time.microsPerMinute
+            var text = "i,A,\(tf.string(a)),\(tf.string(a + 15 * Time.microsPerMinute)),1\n"
+            text.withUTF8 { _ = next.ingest(UnsafeRawBufferPointer($0), source: src, line: &line) }
+        }
+        next.finish()
+        // Spans attributed after the reload land under E9, and the rule bound to E9 by name sees them.
+        let ids = h.sink.alerts.map(\.id)
+        #expect(ids.first == "hot/enterprise/E9/15m", "\(ids)")
+        #expect(h.sink.alerts.map(\.seq) == Array(1...Int64(h.sink.alerts.count)))
+        #expect(next.alertSettings == h.engine.alertSettings)
+    }
+
     @Test func eventJSONHasEveryFieldOfSection5() throws {
         var rule = AlertRule(name: "forecast", kind: .forecast)
         rule.lookback = Time.microsPerHour

@@ -290,6 +290,22 @@ import Testing
         }
     }
 
+    @Test func streamedCheckpointEqualsTheBufferedOne() throws {
+        let (registry, lines) = Self.scenario()
+        let h = Harness(registry: registry)
+        var rule = AlertRule(name: "hot", kind: .intensity)
+        rule.threshold = 0.3
+        h.engine.configureAlerts(AlertSettings(rules: [rule]))
+        h.feed(Array(lines.prefix(lines.count / 2)), finish: false)
+        var streamed: [UInt8] = []
+        var chunks = 0
+        try h.engine.checkpoint { streamed.append(contentsOf: $0); chunks += 1 }
+        #expect(streamed == h.engine.checkpoint())
+        #expect(chunks >= 2)
+        struct Full: Error {}
+        #expect(throws: Full.self) { try h.engine.checkpoint { _ in throw Full() } }
+    }
+
     @Test func truncatedCheckpointIsRefused() throws {
         let (registry, bytes) = Self.sample()
         for n in [0, 4, 8, 20, 31, 32, 40, 100, bytes.count / 2, bytes.count - 8, bytes.count - 1] {

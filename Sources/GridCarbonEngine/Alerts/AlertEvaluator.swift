@@ -93,6 +93,8 @@ final class AlertEvaluator {
     /// Rules with a silent-meter threshold / an anomaly rate, and their window length index.
     let silentRules: [(rule: Int, lengthIndex: Int)]
     let anomalyRules: [(rule: Int, lengthIndex: Int)]
+    /// Window lengths (indices) anomaly-rate rules use.
+    let anomalyLengths: [Int]
     /// Last reading time per meter (`ts`; `end` for intervals), `Time.distantPast` when none yet.
     var lastSeen: [Micros] = []
     /// Per silent rule: meters found silent (gap closed by a later reading) at window ends not yet
@@ -156,6 +158,7 @@ final class AlertEvaluator {
         self.forecastRules = forecastRules
         silentRules = silent
         anomalyRules = anomaly
+        anomalyLengths = Array(Set(anomaly.map { $0.1 })).sorted()
 
         // Budget targets, in budget-file order of first appearance.
         if !budgetRules.isEmpty || !forecastRules.isEmpty {
@@ -488,7 +491,7 @@ final class AlertEvaluator {
             }
         }
         if register && !anomalyRules.isEmpty {
-            for li in 0..<engine.windows.count where anomalyRules.contains(where: { $0.lengthIndex == li }) {
+            for li in anomalyLengths {
                 let w = Time.floorDiv(first &+ zone.offsetMicros, engine.windows[li])
                 let slot = Int(UInt64(bitPattern: w) % UInt64(Self.qualityRing))
                 if quality[li][slot].window != w {
