@@ -67,6 +67,12 @@ import Testing
         #expect(active, "the critical alert did not become active in Alertmanager: \(seen)")
         let labels = seen["labels"] as? [String: String] ?? [:]
         #expect(labels == ["alertname": "hot", "severity": "critical", "level": "province", "key": "CN-GD", "gridcarbon_id": firing.id, "kind": "intensity"])
+        // Re-sent every 2 s: Alertmanager's updatedAt moves on.
+        let updated = seen["updatedAt"] as? String
+        let resent = await AlertFixtures.eventually(10) {
+            (try? await alerts(port)[firing.id + "|critical"]?["updatedAt"] as? String).map { $0 != updated } ?? false
+        }
+        #expect(resent, "no re-send seen (updatedAt stayed \(updated ?? "-"))")
         let annotations = seen["annotations"] as? [String: String] ?? [:]
         #expect(annotations["summary"] == firing.message && annotations["threshold"] == "0.8" && annotations["value"] == "0.902")
 

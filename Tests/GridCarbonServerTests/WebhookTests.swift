@@ -44,6 +44,9 @@ import Testing
         c.webhookToken = "hook-token-0123456789"
         c.retryInitial = .milliseconds(100)
         c.retryMax = .milliseconds(800)
+        // Short, so attempts against the closed port fail (AsyncHTTPClient keeps retrying the
+        // connection within one request until its deadline) and the backoff path runs.
+        c.requestTimeout = .milliseconds(300)
         let group = ServiceGroup(services: [AlertService(hub: hub, configuration: c, zone: .shanghai, logger: AlertFixtures.logger)],
                                  gracefulShutdownSignals: [], logger: AlertFixtures.logger)
         return (group, Task { try await group.run() })
@@ -52,7 +55,8 @@ import Testing
     @Test func receiverDownThenUpGetsEveryEventInOrderOnce() async throws {
         let dir = AlertFixtures.scratch("webhook")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let hub = try AlertHub(directory: dir, zone: .shanghai, logger: AlertFixtures.logger)
+        let metrics = ServerMetrics()
+        let hub = try AlertHub(directory: dir, zone: .shanghai, logger: AlertFixtures.logger, metrics: AlertMetrics(registry: metrics))
         let port = DaemonProcess.freePort()
         let url = "http://127.0.0.1:\(port)/hook"
         let (group, task) = service(hub, url: url)
@@ -69,6 +73,13 @@ import Testing
         #expect(received.bodies[3].contains("\"state\":\"resolved\""))
         let cursor = dir + "/" + WebhookDeliverer.cursorName(url)
         #expect(await AlertFixtures.eventually { (try? Files.read(cursor)) == Array("10\n".utf8) })
+        // Failed attempts while the receiver was down are counted; nothing is left to deliver.
+        let text = String(decoding: metrics.text(), as: UTF8.self)
+        let target = "target=\"webhook:127.0.0.1:\(port)\""
+        let failures = text.split(separator: "\n").first { $0.hasPrefix("gridcarbon_alert_delivery_failures_total{\(target)}") }
+        #expect((failures?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 1, "\(text)")
+        #expect(text.contains("gridcarbon_alert_delivery_lag_events{\(target)} 0"), "\(text)")
+        #expect(text.contains("gridcarbon_alert_events_total{state=\"firing\"} 9") && text.contains("gridcarbon_alert_events_total{state=\"resolved\"} 1"))
         await group.triggerGracefulShutdown()
         try await task.value
 
