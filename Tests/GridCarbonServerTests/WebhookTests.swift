@@ -26,6 +26,9 @@ import Testing
             }
         }
         var snapshot: [Int64] { lock.withLock { seqs } }
+        /// The seqs with repeats of the one before dropped: a retry after a response that came
+        /// too late (at least once) repeats the event right away, before the next one.
+        var distinct: [Int64] { snapshot.reduce(into: []) { out, s in if out.last != s { out.append(s) } } }
     }
 
     func receiver(port: Int, into received: Received) async throws -> TestServer<BasicRequestContext> {
@@ -46,7 +49,7 @@ import Testing
         c.retryMax = .milliseconds(800)
         // Short, so attempts against the closed port fail (AsyncHTTPClient keeps retrying the
         // connection within one request until its deadline) and the backoff path runs.
-        c.requestTimeout = .milliseconds(300)
+        c.requestTimeout = .seconds(1)
         let group = ServiceGroup(services: [AlertService(hub: hub, configuration: c, zone: .shanghai, logger: AlertFixtures.logger)],
                                  gracefulShutdownSignals: [], logger: AlertFixtures.logger)
         return (group, Task { try await group.run() })
@@ -66,11 +69,14 @@ import Testing
         let received = Received()
         let server = try await receiver(port: port, into: received)
         for s in Int64(6)...10 { hub.publish([AlertFixtures.event(s, key: "K\(s % 2)")]) }
-        #expect(await AlertFixtures.eventually { received.snapshot.count >= 10 })
-        #expect(received.snapshot == Array(1...10))
+        #expect(await AlertFixtures.eventually { received.distinct.count >= 10 })
+        // Every event, in seq order; in practice once (a repeat is possible only right after a
+        // request that outlived its deadline on a loaded machine).
+        #expect(received.distinct == Array(1...10))
+        #expect(received.snapshot.count <= 12, "\(received.snapshot)")
         #expect(received.contentTypes == ["application/json"])
         #expect(received.auth == ["Bearer hook-token-0123456789"])
-        #expect(received.bodies[3].contains("\"state\":\"resolved\""))
+        #expect(received.bodies.first { $0.hasPrefix("{\"seq\":4,") }?.contains("\"state\":\"resolved\"") == true)
         let cursor = dir + "/" + WebhookDeliverer.cursorName(url)
         #expect(await AlertFixtures.eventually { (try? Files.read(cursor)) == Array("10\n".utf8) })
         // Failed attempts while the receiver was down are counted; nothing is left to deliver.
@@ -84,11 +90,13 @@ import Testing
         try await task.value
 
         // Stopped: events published meanwhile are delivered at the next start, nothing twice.
+        let deliveredBefore = received.snapshot.count
         for s in Int64(11)...12 { hub.publish([AlertFixtures.event(s)]) }
         let (group2, task2) = service(hub, url: url)
-        #expect(await AlertFixtures.eventually { received.snapshot.count >= 12 })
+        #expect(await AlertFixtures.eventually { received.distinct.count >= 12 })
         try await Task.sleep(for: .milliseconds(300))
-        #expect(received.snapshot == Array(1...12))
+        #expect(received.distinct == Array(1...12))
+        #expect(Set(received.snapshot[deliveredBefore...]) == [11, 12], "nothing before the cursor is sent again: \(received.snapshot)")
         await group2.triggerGracefulShutdown()
         try await task2.value
         await server.stop()
