@@ -401,14 +401,14 @@ public final class Engine {
                 if alertsTrackMeters {
                     let before = anomalies.count
                     reading(meter: m, ts: it.key, value: it.value)
-                    alerts!.seen(meter: m, first: it.key, last: it.key, region: Int(meters.region[m]), register: true, anomaly: anomalies.count != before)
+                    alerts!.seen(meter: m, at: it.key, region: Int(meters.region[m]), register: true, anomaly: anomalies.count != before, openFrom: slotStart(closedBefore))
                 } else {
                     reading(meter: m, ts: it.key, value: it.value)
                 }
             } else {
                 attribute(meter: m, start: it.start, end: it.key, energy: it.value)
                 if alertsTrackMeters {
-                    alerts!.seen(meter: m, first: it.start, last: it.key, region: Int(meters.region[m]), register: false, anomaly: false)
+                    alerts!.seen(meter: m, at: it.key, region: Int(meters.region[m]), register: false, anomaly: false, openFrom: slotStart(closedBefore))
                 }
             }
             // Processed: unlinked from the meter now, freed when its bucket is next walked

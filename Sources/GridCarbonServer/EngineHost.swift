@@ -105,10 +105,9 @@ public final class EngineHost: @unchecked Sendable {
         lastActivity = now
         func makeEngine(_ registry: Registry) -> Engine {
             output.registry = registry
-            let e = Engine(settings: settings, registry: registry, annual: annual, sources: sources, sink: sink, now: now)
-            // The rules as of the start; recovery replays later reloads from the log.
-            e.configureAlerts(configuration.alerts)
-            return e
+            // No alert rules here: the rules in force come from the checkpoint and the log (entry 7),
+            // and the configured ones are logged after recovery when they differ.
+            return Engine(settings: settings, registry: registry, annual: annual, sources: sources, sink: sink, now: now)
         }
 
         // Recovery: the newest checkpoint that loads, then the log after it, in order, exactly as
@@ -508,6 +507,8 @@ public final class EngineHost: @unchecked Sendable {
     @discardableResult
     public func replaceAlerts(_ settings: AlertSettings) async throws -> Bool {
         if let problem = settings.validate(engine: configuration.engine) { throw IOError(path: "alerts", message: problem) }
+        // Budgets without rules do nothing: the engine holds no settings then.
+        let settings = settings.rules.isEmpty ? AlertSettings() : settings
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Bool, any Error>) in
             queue.async {
                 guard settings != self.engine.alertSettings else { c.resume(returning: false); return }
@@ -573,6 +574,10 @@ public final class EngineHost: @unchecked Sendable {
     /// segment and its files' sizes, and the engine's own checkpoint.
     func writeCheckpoint() throws {
         try output.flush()
+        // Every alert event the checkpoint counts must reach the alert log first: a restart from
+        // this checkpoint does not raise them again.
+        try wal.syncNow()
+        releaseAlerts(upTo: wal.endLSN)
         let lsn = wal.endLSN
         let sizes = output.sideOutputSizes()
         var file = Array("GCHOST02".utf8)

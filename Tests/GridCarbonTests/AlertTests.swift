@@ -220,6 +220,42 @@ import Testing
         #expect(next.alertSettings == h.engine.alertSettings)
     }
 
+    @Test func aCheckpointRestoresTheRulesItWasTakenWithAndAReloadResolvesWhatIsGone() throws {
+        var hot = AlertRule(name: "hot", kind: .intensity)
+        hot.window = 15 * Time.microsPerMinute; hot.threshold = 0.5
+        let a = AlertSettings(rules: [hot])
+        let first = Self.harness([hot])
+        first.feed(Self.factors(Array(repeating: 0.6, count: 10)) + Self.intervals(slots: 6), finish: false)
+        #expect(first.sink.alerts.map(\.state) == [.firing])
+        let bytes = first.engine.checkpoint()
+        // The configuration changed while down: the restart restores the rules of the checkpoint,
+        // then the new ones apply as a reload (in the daemon: a logged entry).
+        let second = Harness()
+        try second.engine.restore(from: bytes)
+        #expect(second.engine.alertSettings == a && second.engine.alertSeq == 1)
+        var cool = hot
+        cool.name = "cool"; cool.threshold = 0.9
+        second.engine.configureAlerts(AlertSettings(rules: [cool]))
+        #expect(second.sink.alerts.map(\.state) == [.resolved])
+        #expect(second.sink.alerts.first?.id == "hot/province/CN-GD/15m" && second.sink.alerts.first?.seq == 2)
+    }
+
+    @Test func aBudgetAddedMidPeriodCountsThePeriodSoFar() {
+        let h = Harness()
+        h.feed(Self.factors([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]) + Self.intervals(slots: 6), finish: false)
+        let closed = h.engine.totals.rollUp(level: .enterprise, registry: h.registry).day[Int(h.registry.keyNames[Level.enterprise.rawValue].firstIndex(of: "E1")!)].co2
+        #expect(closed > 0)
+        var rule = AlertRule(name: "budget", kind: .budget)
+        rule.warnRatio = 0.5
+        h.engine.configureAlerts(AlertSettings(rules: [rule], budgets: [Budget(level: .enterprise, key: "E1", period: .day, kg: closed + 0.5)]))
+        h.feed(Self.intervals(from: "11:30", slots: 1))
+        // The day so far (0.5 kg, before the rule) plus the next slot (0.5 kg) reach the budget at
+        // once: the first event is critical. Counting from zero it would have been a warning first.
+        let e = h.sink.alerts.first
+        #expect(e?.severity == .critical, "\(h.sink.alerts)")
+        #expect(approx(e?.value ?? 0, closed + 0.5))
+    }
+
     @Test func eventJSONHasEveryFieldOfSection5() throws {
         var rule = AlertRule(name: "forecast", kind: .forecast)
         rule.lookback = Time.microsPerHour

@@ -71,4 +71,48 @@ import Testing
             #expect(try Files.read(f) == Files.read(other), "\(f)")
         }
     }
+
+    @Test func shuffledInsideTheReorderWindowRaisesTheSameAlerts() throws {
+        var (registry, records) = Self.fleet(meters: 120, hours: 6, seed: 5)
+        // Meters 5 and 16 (a register and an interval meter) fall silent for two hours: a
+        // silent-meter alert that fires and resolves, with gaps closed by registers and intervals.
+        let quiet = (Harness.t("2026-11-18T02:00:00+08:00"), Harness.t("2026-11-18T04:00:00+08:00"))
+        records.removeAll { r in (r.line.contains(",M5,") || r.line.contains(",M17,")) && r.arrival > quiet.0 && r.arrival < quiet.1 }
+        records.append((Harness.t("2026-11-18T03:10:00+08:00"), "r,M8,2026-11-18T03:10:00+08:00,1"))   // a reset: an anomaly
+        let sorted = records.sorted { $0.arrival < $1.arrival }.map(\.line)
+        var rng = SplitMix(seed: 13)
+        let shuffled = records.map { ($0.arrival + Int64(rng.next() % 840) * Time.microsPerSecond + Int64(rng.next() % 1000), $0.line) }
+            .sorted { $0.0 < $1.0 }.map(\.1)
+        var hot = AlertRule(name: "hot", kind: .intensity)
+        hot.threshold = 0.7
+        hot.window = 15 * Time.microsPerMinute
+        var budget = AlertRule(name: "budget", kind: .budget)
+        budget.warnRatio = 0.3
+        var forecast = AlertRule(name: "forecast", kind: .forecast)
+        forecast.lookback = Time.microsPerHour
+        var quality = AlertRule(name: "quality", kind: .dataQuality)
+        quality.threshold = 1; quality.silentAfter = 30 * Time.microsPerMinute; quality.maxAnomalyRate = 0.01
+        quality.window = 15 * Time.microsPerMinute
+        let alerts = AlertSettings(rules: [hot, budget, forecast, quality], budgets: [
+            Budget(level: .national, key: "CN", period: .day, kg: 2000), Budget(level: .enterprise, key: "E3", period: .day, kg: 60),
+            Budget(level: .province, key: "CN-GD", period: .month, kg: 100)])
+        func run(_ lines: [String], _ name: String) throws -> [UInt8] {
+            let dir = try TempDir(name)
+            let reg = dir.path + "/registry.csv", rec = dir.path + "/records.csv"
+            try Files.writeAtomically(reg, Array(registry.utf8), sync: false)
+            try Files.writeAtomically(rec, Array((lines.joined(separator: "\n") + "\n").utf8), sync: false)
+            var job = ReplayJob(registryPath: reg, dataDirectory: dir.path + "/data", inputs: [rec])
+            job.sync = false
+            job.alerts = alerts
+            _ = try Replay.run(job)
+            return try AlertLog.read(directory: dir.path + "/data/alerts").flatMap(\.line)
+        }
+        let a = try run(sorted, "alerts-sorted"), b = try run(shuffled, "alerts-shuffled")
+        let text = String(decoding: a, as: UTF8.self)
+        for id in ["hot/province/", "budget/national/CN/day", "budget/enterprise/E3/day", "forecast/", "/silent", "/anomaly_rate"] {
+            #expect(text.contains(id), "no \(id) event")
+        }
+        #expect(text.contains("\"state\":\"resolved\""))
+        #expect(a == b)
+    }
 }

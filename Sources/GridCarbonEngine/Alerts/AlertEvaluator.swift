@@ -81,6 +81,10 @@ final class AlertEvaluator {
     /// The last slot written to the ring.
     var ringLast: Int64 = .min
     var slotScratch: [Double] = []
+    /// Targets whose sums came from earlier state (not to be seeded from the running totals).
+    var seeded = Set<Int>()
+    /// Whether ``lastSeen`` came from earlier state.
+    var lastSeenSeeded = false
     let budgetRules: [Int]
     let forecastRules: [Int]
     var checks: [Check] = []
@@ -110,7 +114,9 @@ final class AlertEvaluator {
         var anomalies: [Int32]
     }
     var quality: [[QualityCounts]] = []
-    static let qualityRing = 16
+    /// Ring size per window length: every window a drained reading can fall in before its window
+    /// closes, `(span_horizon + reorder_window) / length` and some, a power of two.
+    var qualityRing: [Int] = []
     var tracksMeters: Bool { !silentRules.isEmpty || !anomalyRules.isEmpty }
 
     init(settings: AlertSettings, engine: EngineSettings, registry: Registry, sink: EngineSink) {
@@ -175,10 +181,13 @@ final class AlertEvaluator {
                 targets[t].budget[BudgetPeriod.allCases.firstIndex(of: b.period)!] = b.kg
             }
             var lists = [[Int32]](repeating: [], count: registry.profiles.count)
-            for (t, target) in targets.enumerated() {
-                for (p, profile) in registry.profiles.enumerated() where profile.key(target.level) == target.keyIndex {
-                    lists[p].append(Int32(t))
+            var byKey: [Level: [Int32: [Int32]]] = [:]
+            for (t, target) in targets.enumerated() { byKey[target.level, default: [:]][target.keyIndex, default: []].append(Int32(t)) }
+            for (p, profile) in registry.profiles.enumerated() {
+                for level in Level.allCases {
+                    if let keys = byKey[level], let ts = keys[profile.key(level)] { lists[p].append(contentsOf: ts) }
                 }
+                lists[p].sort()
             }
             profileTargetStart = [0]
             for l in lists { profileTargets.append(contentsOf: l); profileTargetStart.append(Int32(profileTargets.count)) }
@@ -194,8 +203,13 @@ final class AlertEvaluator {
             lastSeen = Array(repeating: Time.distantPast, count: registry.count)
             silentPending = silent.map { _ in [:] }
             silentEvaluated = silent.map { _ in Time.distantPast }
-            quality = engine.windows.map { _ in
-                Array(repeating: QualityCounts(readings: Array(repeating: 0, count: Region.count), anomalies: Array(repeating: 0, count: Region.count)), count: Self.qualityRing)
+            qualityRing = engine.windows.map { len in
+                var n = 16
+                while Int64(n) < (engine.spanHorizon + engine.reorderWindow) / len + 4 { n <<= 1 }
+                return n
+            }
+            quality = engine.windows.indices.map { li in
+                Array(repeating: QualityCounts(readings: Array(repeating: 0, count: Region.count), anomalies: Array(repeating: 0, count: Region.count)), count: qualityRing[li])
             }
         }
     }
@@ -306,10 +320,11 @@ final class AlertEvaluator {
     }
 
     func buildChecks() {
+        let budgetAndForecast = budgetRules + forecastRules
         for t in 0..<targets.count {
             for (pi, period) in BudgetPeriod.allCases.enumerated() {
                 guard let budget = targets[t].budget[pi] else { continue }
-                for ri in budgetRules + forecastRules {
+                for ri in budgetAndForecast {
                     let r = settings.rules[ri]
                     guard (r.level == nil || r.level == targets[t].level) && (r.key == nil || r.key == targets[t].name)
                             && (r.period == nil || r.period == period) else { continue }
@@ -478,22 +493,23 @@ final class AlertEvaluator {
 
     // MARK: - Data quality
 
-    /// A reading of meter `m` was processed: `first` is its time (`start` for an interval), `last`
-    /// its end (`ts` for a reading); `anomaly` when it raised one.
+    /// A record of meter `m` was processed: `at` is its time (`ts`; `end` for an interval), the
+    /// time the meter was last heard from; `anomaly` when it raised one. `openFrom` is the start
+    /// of the first slot not closed yet: windows ending at or before it are evaluated already.
     @inline(__always)
-    func seen(meter m: Int, first: Micros, last: Micros, region: Int, register: Bool, anomaly: Bool) {
+    func seen(meter m: Int, at t1: Micros, region: Int, register: Bool, anomaly: Bool, openFrom: Micros) {
         let t0 = lastSeen[m]
-        lastSeen[m] = last
+        lastSeen[m] = t1
         if t0 != Time.distantPast {
             for (i, sr) in silentRules.enumerated() {
                 let sa = settings.rules[sr.rule].silentAfter
-                if first - t0 > sa { silentGap(i, lengthIndex: sr.lengthIndex, from: t0 + sa, to: first, region: region) }
+                if t1 - t0 > sa { silentGap(i, lengthIndex: sr.lengthIndex, from: t0 + sa, to: t1, region: region, openFrom: openFrom) }
             }
         }
         if register && !anomalyRules.isEmpty {
             for li in anomalyLengths {
-                let w = Time.floorDiv(first &+ zone.offsetMicros, engine.windows[li])
-                let slot = Int(UInt64(bitPattern: w) % UInt64(Self.qualityRing))
+                let w = Time.floorDiv(t1 &+ zone.offsetMicros, engine.windows[li])
+                let slot = Int(UInt64(bitPattern: w) % UInt64(qualityRing[li]))
                 if quality[li][slot].window != w {
                     quality[li][slot].window = w
                     for r in 0..<Region.count { quality[li][slot].readings[r] = 0; quality[li][slot].anomalies[r] = 0 }
@@ -505,19 +521,15 @@ final class AlertEvaluator {
     }
 
     /// Meter of `region` was silent over `(from, to)`: count it at every window end in there that is
-    /// not evaluated yet.
-    func silentGap(_ i: Int, lengthIndex li: Int, from: Micros, to: Micros, region: Int) {
+    /// not evaluated yet (after `openFrom`: only the few windows still open).
+    func silentGap(_ i: Int, lengthIndex li: Int, from: Micros, to: Micros, region: Int, openFrom: Micros) {
         let len = engine.windows[li], off = zone.offsetMicros
-        var w = Time.floorDiv(max(from, silentEvaluated[i]) &+ off, len) + 1
-        var count = 0
+        var w = Time.floorDiv(max(from, silentEvaluated[i], openFrom) &+ off, len) + 1
         while true {
             let e = w * len - off
-            if e >= to || count >= 10_000 { break }
-            if e > from && e > silentEvaluated[i] {
-                silentPending[i][e, default: Array(repeating: 0, count: Region.count)][region] += 1
-            }
+            if e >= to { break }
+            silentPending[i][e, default: Array(repeating: 0, count: Region.count)][region] += 1
             w += 1
-            count += 1
         }
     }
 
@@ -530,7 +542,7 @@ final class AlertEvaluator {
             silentEvaluated[i] = e
             let limit = e - rule.silentAfter
             let regions = registry.index!.region
-            for m in 0..<lastSeen.count {
+            for m in 0..<min(lastSeen.count, registry.liveCount) {
                 let t = lastSeen[m]
                 if t != Time.distantPast && t < limit { counts[Int(regions[m])] += 1 }
             }
@@ -555,7 +567,7 @@ final class AlertEvaluator {
             let rule = settings.rules[ar.rule]
             let limit = rule.maxAnomalyRate ?? 1
             let index = Time.floorDiv(w.start &+ zone.offsetMicros, engine.windows[w.lengthIndex])
-            let q = quality[w.lengthIndex][Int(UInt64(bitPattern: index) % UInt64(Self.qualityRing))]
+            let q = quality[w.lengthIndex][Int(UInt64(bitPattern: index) % UInt64(qualityRing[w.lengthIndex]))]
             guard q.window == index else { continue }
             for r in Region.provinces where q.readings[r] > 0 {
                 let value = Double(q.anomalies[r]) / Double(q.readings[r])

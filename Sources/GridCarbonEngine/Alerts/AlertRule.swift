@@ -88,7 +88,7 @@ public struct AlertSettings: Sendable, Equatable {
             switch r.kind {
             case .intensity:
                 if !(r.threshold > 0) || !r.threshold.isFinite { return "rule \"\(r.name)\": an intensity rule needs a threshold above 0 (kg CO2 per kWh)" }
-                if let l = r.level, !engine.levels.contains(l) { return "rule \"\(r.name)\": level \(l.name) is not written (levels: \(engine.levels.map(\.name).joined(separator: ",")))" }
+                if case let l = r.level ?? .province, !engine.levels.contains(l) { return "rule \"\(r.name)\": level \(l.name) is not written (levels: \(engine.levels.map(\.name).joined(separator: ",")))" }
             case .budget:
                 if !(r.warnRatio > 0 && r.warnRatio <= 1) { return "rule \"\(r.name)\": warn_ratio must be above 0 and at most 1" }
             case .forecast:

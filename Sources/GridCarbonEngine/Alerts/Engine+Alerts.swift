@@ -30,6 +30,9 @@ extension Engine {
             }
         }
         if let fresh, old == nil { fresh.seq = alertSeqCarry }
+        // What is new starts from what the engine knows: budgets from the running totals, silent
+        // meters from each meter's last reading.
+        fresh?.seed(totals: totals, baseTs: baseTs, lastSeenKnown: old?.tracksMeters ?? false)
         alerts = fresh
         alertsTrackMeters = fresh?.tracksMeters ?? false
     }
@@ -46,8 +49,11 @@ extension Engine {
         var r = AlertStateReader(bytes: w.bytes)
         try! fresh.decode(&r, apply: true)
         if fresh.tracksMeters {
+            // Meter indices changed: only the map says whose time is whose.
+            for i in fresh.lastSeen.indices { fresh.lastSeen[i] = Time.distantPast }
             for (m, t) in meterMap.enumerated() where t >= 0 && m < a.lastSeen.count { fresh.lastSeen[t] = a.lastSeen[m] }
         }
+        fresh.seed(totals: totals, baseTs: baseTs, lastSeenKnown: true)
         alerts = fresh
         alertsTrackMeters = fresh.tracksMeters
     }
@@ -69,31 +75,41 @@ extension Engine {
         }
     }
 
-    /// Alert state for the engine checkpoint (empty when no rules are configured).
+    /// Alert state for the engine checkpoint: the seq, the rules and budgets in force, and the
+    /// evaluator's state.
     func alertState() -> [UInt8] {
         var w = AlertStateWriter()
         w.i64(alertSeq)
-        if let a = alerts { w.i64(1); a.encode(&w) } else { w.i64(0) }
+        if let a = alerts {
+            w.i64(1)
+            a.settings.encode(&w)
+            a.encode(&w)
+        } else {
+            w.i64(0)
+        }
         return w.bytes
     }
 
-    /// Restores ``alertState()`` into the evaluator configured now (by names).
+    /// Restores ``alertState()``: the rules in force when the checkpoint was taken, with their
+    /// state, whatever was configured before (the log after the checkpoint replays later changes).
     func restoreAlertState(_ bytes: [UInt8], apply: Bool) throws {
         var r = AlertStateReader(bytes: bytes)
         let seq = try r.i64()
         let has = try r.i64()
+        var restored: AlertEvaluator?
         if has == 1 {
-            if let a = alerts {
-                try a.decode(&r, apply: apply)
-            } else {
-                // Rules were removed while the daemon was down: keep the seq, drop the state.
-                let scratch = AlertEvaluator(settings: AlertSettings(), engine: settings, registry: registry, sink: sink)
-                try scratch.decode(&r, apply: false)
-            }
+            let rules = try AlertSettings.decode(&r)
+            if let problem = rules.validate(engine: settings) { throw AlertStateError.corrupt("rules: \(problem)") }
+            let e = AlertEvaluator(settings: rules, engine: settings, registry: registry, sink: sink)
+            try e.decode(&r, apply: true)
+            restored = e
         }
+        guard r.at == r.bytes.count else { throw AlertStateError.corrupt("\(r.bytes.count - r.at) bytes after the alert state") }
         if apply {
             alertSeqCarry = seq
-            alerts?.seq = seq
+            restored?.seq = seq
+            alerts = restored
+            alertsTrackMeters = restored?.tracksMeters ?? false
         }
     }
 }
@@ -139,6 +155,7 @@ extension AlertEvaluator {
         w.i64(Int64(quality.count))
         for (li, list) in quality.enumerated() {
             w.i64(engine.windows[li])
+            w.i64(Int64(list.count))
             for q in list {
                 w.i64(q.window)
                 for c in q.readings { w.i64(Int64(c)) }
@@ -159,7 +176,11 @@ extension AlertEvaluator {
             }
             return keyByName[level]![name]
         }
-        func target(_ level: Level, _ name: String) -> Int? { targets.firstIndex { $0.level == level && $0.name == name } }
+        var targetIndex: [String: Int] = [:]
+        for (t, target) in targets.enumerated() { targetIndex["\(target.level.rawValue)/\(target.name)"] = t }
+        func target(_ level: Level, _ name: String) -> Int? { targetIndex["\(level.rawValue)/\(name)"] }
+        var ruleIndex: [String: Int] = [:]
+        for (i, rule) in settings.rules.enumerated() { ruleIndex[rule.name] = i }
         var restored: [Int64: Active] = [:]
         let n = try r.count()
         for _ in 0..<n {
@@ -170,20 +191,37 @@ extension AlertEvaluator {
             let projected = try r.f64(), breach = try r.i64()
             guard let level = Level(rawValue: Int(levelRaw)), let severity = AlertSeverity.allCases.first(where: { Int64($0.rank) == sevRank }),
                   (0..<8).contains(sub) else { throw AlertStateError.corrupt("active alert \(id)") }
-            guard let ri = settings.rules.firstIndex(where: { $0.name == ruleName }) else { continue }
+            // Kept only when the rule here still raises exactly this alert; the rest resolve on a
+            // reload (``resolveOrphans``).
+            guard let ri = ruleIndex[ruleName] else { continue }
+            let rule = settings.rules[ri]
             let item: Int64?
-            switch settings.rules[ri].kind {
-            case .intensity: item = keyIndex(level, key).map(Int64.init)
-            case .budget, .forecast: item = target(level, key).map(Int64.init)
-            case .dataQuality: item = Region.codes.firstIndex(of: key).map(Int64.init)
+            let expected: String?
+            switch rule.kind {
+            case .intensity:
+                let ir = intensity.first { $0.rule == ri }
+                item = keyIndex(level, key).map(Int64.init)
+                expected = ir.flatMap { ir in
+                    ir.level == level && (ir.key == -1 || Int64(ir.key) == item) ? alertID(rule: ri, level: level, key: key, period: periodLabel(ir.lengthIndex)) : nil
+                }
+            case .budget, .forecast:
+                item = target(level, key).map(Int64.init)
+                expected = item.flatMap { checkOfKey[Self.alertKey(rule: ri, item: $0, sub: sub)] }.map { _ in
+                    alertID(rule: ri, level: level, key: key, period: BudgetPeriod.allCases[min(sub, 2)].rawValue)
+                }
+            case .dataQuality:
+                item = level == .province ? Region.codes.firstIndex(of: key).map(Int64.init) : nil
+                let kept = sub == 0 ? silentRules.contains { $0.rule == ri } : sub == 1 && anomalyRules.contains { $0.rule == ri }
+                expected = kept ? alertID(rule: ri, level: .province, key: key, period: sub == 0 ? "silent" : "anomaly_rate") : nil
             }
-            guard let item, id.hasPrefix(ruleName + "/") else { continue }
+            guard let item, id == expected else { continue }
             restored[Self.alertKey(rule: ri, item: item, sub: sub)] = Active(
                 id: id, rule: ri, severity: severity, level: level, key: key, windowStart: ws, windowEnd: we, startsAt: starts,
                 value: value, threshold: threshold, message: message, projected: projected.isNaN ? nil : projected,
                 breachAt: breach == .min ? nil : breach)
         }
         let d = try r.i64(), mo = try r.i64(), y = try r.i64()
+        var restoredTargets = Set<Int>()
         var sums = toDate, ringValues = ring, ringSlots = ringSlot
         let nt = try r.count()
         for _ in 0..<nt {
@@ -194,6 +232,7 @@ extension AlertEvaluator {
             for _ in 0..<ne { entries.append((try r.i64(), try r.f64())) }
             guard let level = Level(rawValue: Int(levelRaw)) else { throw AlertStateError.corrupt("budget target \(name)") }
             guard let t = target(level, name) else { continue }
+            restoredTargets.insert(t)
             for pi in 0..<3 { sums[t * 3 + pi] = periods[pi] }
             for (s, v) in entries where ringSize > 0 {
                 let i = t * ringSize + Int(UInt64(bitPattern: s) % UInt64(ringSize))
@@ -223,17 +262,19 @@ extension AlertEvaluator {
         var qualityValues = quality
         for _ in 0..<nq {
             let len = try r.i64()
+            let nr = try r.count()
             var list: [QualityCounts] = []
-            for _ in 0..<Self.qualityRing {
+            for _ in 0..<nr {
                 let w = try r.i64()
                 var q = QualityCounts(window: w, readings: [], anomalies: [])
                 for _ in 0..<Region.count { q.readings.append(Int32(truncatingIfNeeded: try r.i64())) }
                 for _ in 0..<Region.count { q.anomalies.append(Int32(truncatingIfNeeded: try r.i64())) }
                 list.append(q)
             }
-            if let li = engine.windows.firstIndex(of: len), li < qualityValues.count { qualityValues[li] = list }
+            if let li = engine.windows.firstIndex(of: len), li < qualityValues.count, list.count == qualityValues[li].count { qualityValues[li] = list }
         }
         guard apply else { return }
+        seeded = restoredTargets
         seq = savedSeq
         active = restored
         for i in checkLevel.indices { checkLevel[i] = 0 }
@@ -243,9 +284,36 @@ extension AlertEvaluator {
         day = Int(d); month = Int(mo); year = Int(y)
         toDate = sums; ring = ringValues; ringSlot = ringSlots
         ringLast = ringSlots.max().flatMap { $0 == .min ? nil : $0 } ?? .min
-        if tracksMeters && seenValues.count == lastSeen.count { lastSeen = seenValues }
+        if tracksMeters && seenValues.count == lastSeen.count { lastSeen = seenValues; lastSeenSeeded = true }
         silentPending = pending; silentEvaluated = evaluated
         quality = qualityValues
+    }
+
+    /// Starts targets that no earlier state covered from the running totals (a budget added in
+    /// November counts the year so far), and, when no earlier evaluator tracked meters, each
+    /// meter's last time from its last register reading.
+    func seed(totals: RunningTotals, baseTs: UnsafeMutablePointer<Int64>, lastSeenKnown: Bool) {
+        if !targets.isEmpty && totals.day != Int.min {
+            if day == Int.min || day != totals.day {
+                day = totals.day; month = totals.month; year = totals.year
+                seeded = []
+                for i in toDate.indices { toDate[i] = 0 }
+            }
+            for p in 0..<registry.profiles.count where p < totals.dayTotals.count {
+                var i = Int(profileTargetStart[p])
+                while i < Int(profileTargetStart[p + 1]) {
+                    let t = Int(profileTargets[i])
+                    i += 1
+                    if seeded.contains(t) { continue }
+                    toDate[t * 3] += totals.dayTotals[p].co2
+                    toDate[t * 3 + 1] += totals.monthTotals[p].co2
+                    toDate[t * 3 + 2] += totals.yearTotals[p].co2
+                }
+            }
+        }
+        if tracksMeters && !lastSeenKnown && !lastSeenSeeded {
+            for m in 0..<lastSeen.count { lastSeen[m] = baseTs[m] }
+        }
     }
 
     /// After a reload: alerts of the old evaluator that no rule here carries on resolve now.
@@ -262,6 +330,50 @@ extension AlertEvaluator {
                                   windowStart: a.windowStart, windowEnd: a.windowEnd, startsAt: a.startsAt, endsAt: max(t, a.startsAt),
                                   message: "rule \(r.name) no longer applies to \(a.level.name) \(a.key) (configuration reloaded)"))
         }
+    }
+}
+
+extension AlertSettings {
+    func encode(_ w: inout AlertStateWriter) {
+        w.i64(Int64(rules.count))
+        for r in rules {
+            w.string(r.name); w.string(r.kind.rawValue); w.string(r.severity.rawValue)
+            w.i64(Int64(r.level?.rawValue ?? -1)); w.string(r.key ?? ""); w.i64(r.key == nil ? 0 : 1)
+            w.i64(r.window ?? -1); w.f64(r.threshold); w.f64(r.hysteresis); w.f64(r.warnRatio)
+            w.string(r.period?.rawValue ?? ""); w.i64(r.lookback); w.i64(r.silentAfter); w.f64(r.maxAnomalyRate ?? .nan)
+        }
+        w.i64(Int64(budgets.count))
+        for b in budgets { w.i64(Int64(b.level.rawValue)); w.string(b.key); w.string(b.period.rawValue); w.f64(b.kg) }
+    }
+
+    static func decode(_ r: inout AlertStateReader) throws -> AlertSettings {
+        var s = AlertSettings()
+        for _ in 0..<(try r.count()) {
+            let name = try r.string()
+            guard let kind = AlertKind(rawValue: try r.string()), let severity = AlertSeverity(rawValue: try r.string()) else {
+                throw AlertStateError.corrupt("rule \(name)")
+            }
+            var rule = AlertRule(name: name, kind: kind)
+            rule.severity = severity
+            let level = try r.i64()
+            rule.level = level < 0 ? nil : Level(rawValue: Int(level))
+            let key = try r.string()
+            rule.key = try r.i64() == 1 ? key : nil
+            let window = try r.i64()
+            rule.window = window < 0 ? nil : window
+            rule.threshold = try r.f64(); rule.hysteresis = try r.f64(); rule.warnRatio = try r.f64()
+            rule.period = BudgetPeriod(rawValue: try r.string())
+            rule.lookback = try r.i64(); rule.silentAfter = try r.i64()
+            let rate = try r.f64()
+            rule.maxAnomalyRate = rate.isNaN ? nil : rate
+            s.rules.append(rule)
+        }
+        for _ in 0..<(try r.count()) {
+            let level = try r.i64(), key = try r.string(), period = try r.string(), kg = try r.f64()
+            guard let l = Level(rawValue: Int(level)), let p = BudgetPeriod(rawValue: period) else { throw AlertStateError.corrupt("budget \(key)") }
+            s.budgets.append(Budget(level: l, key: key, period: p, kg: kg))
+        }
+        return s
     }
 }
 
