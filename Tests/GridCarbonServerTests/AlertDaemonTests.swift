@@ -27,6 +27,9 @@ struct AlertDaemonTests {
         let registry = DaemonProcess.shared + "/examples/basic/registry.csv"
         let extra = ["--config", dir + "/config.json", "--idle-timeout", "1h", "--webhook", "http://127.0.0.1:\(hookPort)/hook"]
         var d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
+        var started = [d]
+        // Whatever fails below, no daemon is left running.
+        defer { for p in started { p.stop() } }
         let base = "http://127.0.0.1:\(d.httpPort)"
         #expect(try await httpGet(base + "/v1/alerts").body == "{\"alerts\":[],\"seq\":0}\n")
         let stream = SSEClient(url: base + "/v1/alerts/stream")
@@ -67,6 +70,7 @@ struct AlertDaemonTests {
 
         // Restart: recovery regenerates the event; the log, the active set and the webhook have it once.
         d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
+        started.append(d)
         let again = "http://127.0.0.1:\(d.httpPort)"
         #expect(try await httpGet(again + "/v1/alerts").body == active)
         let resumed = SSEClient(url: again + "/v1/alerts/stream", lastEventID: 0)
@@ -91,6 +95,7 @@ struct AlertDaemonTests {
         // Two Guangdong windows, the first closed by the second (see above); the daemon is killed as soon as the records are acknowledged,
         // before or after it raised and logged the event (the race is the point).
         let d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
+        defer { d.stop() }
         let tcpPort = d.tcpPort
         let ack = try await offPool {
             let tcp = try TCPClient(port: tcpPort)
@@ -102,6 +107,7 @@ struct AlertDaemonTests {
         }
         #expect(ack == "ok 2 0")
         let again = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
+        defer { again.stop() }
         let stream = SSEClient(url: "http://127.0.0.1:\(again.httpPort)/v1/alerts/stream", lastEventID: 0)
         #expect(await AlertFixtures.eventually { !stream.events.isEmpty })
         try await Task.sleep(for: .milliseconds(1500))
