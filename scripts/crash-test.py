@@ -4,7 +4,9 @@
 Streams a simulated fleet into a real daemon over TCP in chunks, each closed by `!sync`; kills the
 daemon with SIGKILL at random moments; restarts it and resends every chunk that was not
 acknowledged (re-sent lines come back as duplicates or late, and change nothing). At the end the
-daemon's aggregate files must be byte-identical to a `gridcarbon replay` of the same records.
+daemon's aggregate files must be byte-identical to a `gridcarbon replay` of the same records, and
+its alert log (rules for intensity, budgets, forecasts and data quality) must hold the same events
+as the replay's: each once, in the same seq order, with the same bytes.
 
     scripts/crash-test.py [--kills 3] [--meters 300] [--bin .build/debug/gridcarbon] [--seed N]
 """
@@ -14,10 +16,10 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 class Daemon:
-    def __init__(self, binary, registry, data, idle):
+    def __init__(self, binary, registry, data, idle, config):
         self.tcp, self.http = free_port(), free_port()
         self.log = open(data + ".log", "ab")
-        self.proc = subprocess.Popen([binary, "serve", "--registry", registry, "--data", data,
+        self.proc = subprocess.Popen([binary, "serve", "--registry", registry, "--data", data, "--config", config,
                                       "--tcp", f"127.0.0.1:{self.tcp}", "--http", f"127.0.0.1:{self.http}",
                                       "--idle-timeout", idle,
                                       # Small segments and frequent checkpoints: every kill lands near a
@@ -71,6 +73,20 @@ def aggregates(data):
         out[os.path.relpath(p, data)] = open(p, "rb").read()
     return out
 
+def alert_log(data):
+    """The alert log's events as bytes, in file order (zstd frames decompressed)."""
+    files = sorted(glob.glob(os.path.join(data, "alerts", "alerts-*.ndjson.zst")))
+    if not files:
+        return b""
+    return subprocess.run(["zstd", "-dc", *files], check=True, stdout=subprocess.PIPE).stdout
+
+ALERTS = {"alerts": {"budgets": "budgets.csv", "rules": [
+    {"name": "hot", "kind": "intensity", "level": "province", "window": "1h", "threshold": 0.62},
+    {"name": "budget", "kind": "budget", "warn_ratio": 0.5},
+    {"name": "forecast", "kind": "forecast", "lookback": "2h"},
+    {"name": "quality", "kind": "data_quality", "window": "1h", "threshold": 1, "silent_after": "45m", "max_anomaly_rate": 0.002},
+]}}
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=3)
@@ -92,9 +108,14 @@ def main():
         size = max(100, len(lines) // 200)
         chunks = [b"".join(lines[i:i + size]) for i in range(0, len(lines), size)]
         data = f"{work}/serve"
+        import json
+        config = f"{work}/alerts.json"
+        json.dump(ALERTS, open(config, "w"))
+        with open(f"{work}/budgets.csv", "w") as f:
+            f.write("level,key,period,budget_kg\nnational,CN,day,20000\nprovince,CN-GD,day,1500\nprovince,CN-JS,day,1500\nprovince,CN-SD,month,5000\n")
         acked, kills = 0, 0
         while kills < a.kills and acked < len(chunks):
-            d = Daemon(a.bin, f"{work}/sim/registry.csv", data, "1h")
+            d = Daemon(a.bin, f"{work}/sim/registry.csv", data, "1h", config)
             kill_after = rng.uniform(0.05, 1.5)
             acked = send_chunks(d, chunks, acked, kill_after=kill_after)
             if d.proc.poll() is None:
@@ -102,7 +123,7 @@ def main():
             kills += 1
             print(f"crash-test: kill -9 #{kills} after {kill_after:.2f} s, {acked}/{len(chunks)} chunks acknowledged")
         # The last run: the rest of the records, then the wall-clock watermark closes every window.
-        d = Daemon(a.bin, f"{work}/sim/registry.csv", data, "1s")
+        d = Daemon(a.bin, f"{work}/sim/registry.csv", data, "1s", config)
         acked = send_chunks(d, chunks, acked)
         assert acked == len(chunks), "the daemon stopped acknowledging"
         # Wait until no file has appeared for 2 s: longer than the 1 s idle timeout after which
@@ -118,7 +139,7 @@ def main():
         code = d.stop()
         assert code == 0, f"daemon exit status {code}"
         subprocess.run([a.bin, "replay", "--registry", f"{work}/sim/registry.csv", "--data", f"{work}/replay",
-                        "--no-progress", "--no-fsync", f"{work}/sim/records.csv"], check=True, stdout=subprocess.DEVNULL)
+                        "--config", config, "--no-progress", "--no-fsync", f"{work}/sim/records.csv"], check=True, stdout=subprocess.DEVNULL)
         served, replayed = aggregates(data), aggregates(f"{work}/replay")
         missing = sorted(set(replayed) - set(served)); extra = sorted(set(served) - set(replayed))
         differ = sorted(k for k in replayed if k in served and served[k] != replayed[k])
@@ -128,6 +149,16 @@ def main():
             a.keep = True
             sys.exit(1)
         print(f"crash-test: {len(replayed)} aggregate files byte-identical to replay after {kills} kill -9 (seed {a.seed})")
+        served_alerts, replayed_alerts = alert_log(data), alert_log(f"{work}/replay")
+        events = replayed_alerts.count(b"\n")
+        if served_alerts != replayed_alerts or events == 0:
+            s_lines, r_lines = served_alerts.splitlines(), replayed_alerts.splitlines()
+            first = next((i for i, (x, y) in enumerate(zip(s_lines, r_lines)) if x != y), min(len(s_lines), len(r_lines)))
+            print(f"crash-test: FAIL (seed {a.seed}): alert logs differ: served {len(s_lines)} events, replayed {len(r_lines)}; first difference at event {first + 1}")
+            print(f"crash-test: work folder kept: {work}")
+            a.keep = True
+            sys.exit(1)
+        print(f"crash-test: {events} alert events identical to replay's, each once")
         print("crash-test: 1 passed, 0 failed")
     finally:
         if not a.keep:
