@@ -37,7 +37,8 @@ public enum AlertConfig {
         do { root = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
             throw AlertConfigError(path: path, line: nil, message: "not valid JSON")
         }
-        let locator = JSONLocator(text: text)
+        // Line numbers are only needed for an error: the scan runs then.
+        let locator = LazyLocator(text: text)
         var settings = AlertSettings()
         guard let object = root as? [String: Any], let alerts = object["alerts"] else {
             if let b = budgetsOverride { settings.budgets = try loadBudgets(path: b) }
@@ -159,6 +160,14 @@ public enum AlertConfig {
         }
         return out
     }
+}
+
+/// A ``JSONLocator`` built on first use.
+final class LazyLocator {
+    let text: String
+    lazy var locator = JSONLocator(text: text)
+    init(text: String) { self.text = text }
+    func line(of path: [String]) -> Int? { locator.line(of: path) }
 }
 
 /// Finds the line of a value in JSON text by its path of object keys and array indices.
