@@ -91,22 +91,7 @@ public enum Files {
     /// Writes `bytes` to `path` whole: a temporary name, fsync, rename, fsync of the directory.
     /// A reader never sees half a file; a crash leaves the old file or the new one.
     public static func writeAtomically(_ path: String, _ bytes: UnsafeRawBufferPointer, sync: Bool = true) throws {
-        let dir = dirname(of: path)
-        try makeDirectories(dir)
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw IOError(path: tmp, errno: errno, doing: "cannot create") }
-        do {
-            try writeAll(fd, bytes, path: tmp)
-            if sync && fsync(fd) != 0 { throw IOError(path: tmp, errno: errno, doing: "fsync failed") }
-        } catch {
-            close(fd)
-            unlink(tmp)
-            throw error
-        }
-        close(fd)
-        if rename(tmp, path) != 0 { throw IOError(path: path, errno: errno, doing: "cannot rename into place") }
-        if sync { syncDirectory(dir) }
+        try writeAtomically(path, sync: sync) { write in try write(bytes) }
     }
 
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], sync: Bool = true) throws {

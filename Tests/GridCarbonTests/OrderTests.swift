@@ -40,13 +40,14 @@ import Testing
         return (reg, out)
     }
 
-    func replay(registry: String, lines: [String], name: String) throws -> (TempDir, ReplaySummary) {
+    func replay(registry: String, lines: [String], name: String, alerts: AlertSettings = AlertSettings()) throws -> (TempDir, ReplaySummary) {
         let dir = try TempDir(name)
         let reg = dir.path + "/registry.csv", rec = dir.path + "/records.csv"
         try Files.writeAtomically(reg, Array(registry.utf8), sync: false)
         try Files.writeAtomically(rec, Array((lines.joined(separator: "\n") + "\n").utf8), sync: false)
         var job = ReplayJob(registryPath: reg, dataDirectory: dir.path + "/data", inputs: [rec])
         job.sync = false
+        job.alerts = alerts
         return (dir, try Replay.run(job))
     }
 
@@ -97,14 +98,7 @@ import Testing
             Budget(level: .national, key: "CN", period: .day, kg: 2000), Budget(level: .enterprise, key: "E3", period: .day, kg: 60),
             Budget(level: .province, key: "CN-GD", period: .month, kg: 100)])
         func run(_ lines: [String], _ name: String) throws -> [UInt8] {
-            let dir = try TempDir(name)
-            let reg = dir.path + "/registry.csv", rec = dir.path + "/records.csv"
-            try Files.writeAtomically(reg, Array(registry.utf8), sync: false)
-            try Files.writeAtomically(rec, Array((lines.joined(separator: "\n") + "\n").utf8), sync: false)
-            var job = ReplayJob(registryPath: reg, dataDirectory: dir.path + "/data", inputs: [rec])
-            job.sync = false
-            job.alerts = alerts
-            _ = try Replay.run(job)
+            let (dir, _) = try replay(registry: registry, lines: lines, name: name, alerts: alerts)
             return try AlertLog.read(directory: dir.path + "/data/alerts").flatMap(\.line)
         }
         let a = try run(sorted, "alerts-sorted"), b = try run(shuffled, "alerts-shuffled")
