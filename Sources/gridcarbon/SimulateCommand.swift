@@ -257,14 +257,13 @@ final class LineClient {
         defer { freeaddrinfo(res) }
         fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
         if fd < 0 || connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 {
-            let e = errno
-            if fd >= 0 { close(fd) }
+            let e = errno   // deinit closes fd (it runs: every property is set by now)
             printError("simulate: cannot connect to \(host):\(port): \(String(cString: strerror(e))) (is `gridcarbon serve` running?)\n")
             throw ExitCode(1)
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ bytes: UnsafeRawBufferPointer) throws {
         try Files.writeAll(fd, bytes, path: "tcp")

@@ -94,12 +94,14 @@ final class TCPClient {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = UInt16(port).bigEndian
         let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        if r != 0 { close(fd); throw IOError(path: "127.0.0.1:\(port)", errno: errno, doing: "connect") }
+        // No close here: a class whose init throws after its properties are set still runs deinit,
+        // and a second close could close a descriptor another test's thread has just opened.
+        if r != 0 { throw IOError(path: "127.0.0.1:\(port)", errno: errno, doing: "connect") }
         var tv = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try Files.writeAll(fd, $0, path: "socket") }
