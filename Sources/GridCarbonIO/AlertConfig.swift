@@ -57,7 +57,7 @@ public enum AlertConfig {
                     AlertConfigError(path: path, line: locator.line(of: key.map { at + [$0] } ?? at) ?? locator.line(of: at), message: "rule \(i + 1): \(why)")
                 }
                 guard let r = item as? [String: Any] else { throw fail(nil, "a rule is a JSON object") }
-                for k in r.keys.sorted() where !ruleKeys.contains(k) {
+                if let k = r.keys.filter({ !ruleKeys.contains($0) }).min() {
                     throw fail(k, "unknown field '\(k)' (known: \(ruleKeys.sorted().joined(separator: ", ")))")
                 }
                 guard let name = r["name"] as? String else { throw fail("name", "needs a \"name\" (a string)") }
@@ -136,29 +136,39 @@ public enum AlertConfig {
 
     /// Parses budgets CSV text; a duplicate `level,key,period` is an error.
     public static func parseBudgets(_ text: String, path: String) throws(AlertConfigError) -> [Budget] {
+        struct Seen: Hashable { var level: Level; var key: Substring; var period: BudgetPeriod }
         var out: [Budget] = []
-        var seen = Set<String>()
+        var seen = Set<Seen>()
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             let n = i + 1
             func fail(_ why: String) -> AlertConfigError { AlertConfigError(path: path, line: n, message: why) }
             if line.isEmpty || line.hasPrefix("#") { continue }
-            let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(trimmed)
             if n == 1 || (out.isEmpty && f.first == "level") {
                 guard f == ["level", "key", "period", "budget_kg"] else { throw fail("the header must be level,key,period,budget_kg") }
                 continue
             }
             guard f.count == 4 else { throw fail("expected 4 fields (level,key,period,budget_kg), found \(f.count)") }
-            guard let level = Level(name: f[0]) else { throw fail("unknown level '\(f[0])'") }
-            guard Identifier.isValid(f[1]) else { throw fail("key '\(f[1])' is not an identifier") }
-            if level == .national && f[1] != "CN" { throw fail("the national key is CN") }
-            if level == .province && Region.codes.firstIndex(of: f[1]).map({ $0 == 0 }) ?? true { throw fail("'\(f[1])' is not a province code such as CN-SD") }
-            guard let period = BudgetPeriod(rawValue: f[2]) else { throw fail("period must be day, month or year") }
+            let key = String(f[1])
+            guard let level = Level(name: String(f[0])) else { throw fail("unknown level '\(f[0])'") }
+            guard Identifier.isValid(key) else { throw fail("key '\(f[1])' is not an identifier") }
+            if level == .national && key != "CN" { throw fail("the national key is CN") }
+            if level == .province && Region.codes.firstIndex(of: key).map({ $0 == 0 }) ?? true { throw fail("'\(f[1])' is not a province code such as CN-SD") }
+            guard let period = BudgetPeriod(rawValue: String(f[2])) else { throw fail("period must be day, month or year") }
             guard let kg = Double(f[3]), kg.isFinite, kg > 0 else { throw fail("budget_kg must be a number above 0") }
-            guard seen.insert("\(f[0]),\(f[1]),\(f[2])").inserted else { throw fail("a second budget for \(f[0]) \(f[1]) \(f[2])") }
-            out.append(Budget(level: level, key: f[1], period: period, kg: kg))
+            guard seen.insert(Seen(level: level, key: f[1], period: period)).inserted else { throw fail("a second budget for \(f[0]) \(f[1]) \(f[2])") }
+            out.append(Budget(level: level, key: key, period: period, kg: kg))
         }
         return out
+    }
+
+    /// `s` without leading and trailing spaces and tabs (a CSV field as written by hand).
+    static func trimmed(_ s: Substring) -> Substring {
+        var s = s
+        while let c = s.utf8.first, c == 0x20 || c == 0x09 { s = s.dropFirst() }
+        while let c = s.utf8.last, c == 0x20 || c == 0x09 { s = s.dropLast() }
+        return s
     }
 }
 

@@ -70,9 +70,11 @@ public final class AlertLog {
         let fresh = events.filter { $0.seq > lastSeq }
         guard let first = fresh.first else { return [] }
         var text: [UInt8] = []
+        text.reserveCapacity(fresh.count * 400)
+        let formatter = TimeFormatter(zone: zone)
         for e in fresh {
             precondition(e.seq > lastSeq, "alert events out of order")
-            text.append(contentsOf: e.json(zone: zone))
+            e.append(to: &text, formatter: formatter)
             lastSeq = e.seq
         }
         if currentPath == nil || currentBytes >= rotateBytes {

@@ -109,7 +109,7 @@ public enum Replay {
         return ReplaySummary(counts: engine.counts, lines: lines, bytes: bytes, seconds: Clock.monotonic() - t0,
                              filesWritten: out.filesWritten, anomalies: out.anomalyCount, lateSpans: out.lateSpanCount,
                              lateSpanEnergy: out.lateSpanEnergy, meters: registry.count, alerts: out.alertCount,
-                             activeAlerts: engine.activeAlerts.count)
+                             activeAlerts: engine.activeAlertCount)
     }
 
     /// Reads and parses the registry; the file's bytes are dropped before the engine allocates.

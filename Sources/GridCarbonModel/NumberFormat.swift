@@ -38,10 +38,11 @@ public enum NumberFormat {
                 out.append(0x2E)
                 var width = 6
                 while frac % 10 == 0 { frac /= 10; width -= 1 }
-                var digits: [UInt8] = Array(repeating: 0x30, count: width)
-                var k = width - 1
-                while frac > 0 { digits[k] = UInt8(0x30 + frac % 10); frac /= 10; k -= 1 }
-                out.append(contentsOf: digits)
+                // Zeros first, then the digits from the right (no scratch array per number).
+                let start = out.count
+                for _ in 0..<width { out.append(0x30) }
+                var k = start + width - 1
+                while frac > 0 { out[k] = UInt8(0x30 + frac % 10); frac /= 10; k -= 1 }
             }
             return
         }

@@ -81,11 +81,15 @@ public enum Identifier {
 public enum Source: Int, CaseIterable, Sendable {
     case coal, gas, oil, nuclear, hydro, wind, solar, biomass, other
 
-    public var name: String { String(describing: self) }
+    /// The source's name as written in files (`coal`).
+    public var name: String { Source.nameStrings[rawValue] }
+
+    /// Names by raw value, made once (`String(describing:)` reflects on every call).
+    static let nameStrings: [String] = allCases.map { String(describing: $0) }
 
     public init?(name: String) {
-        guard let s = Source.allCases.first(where: { $0.name == name }) else { return nil }
-        self = s
+        guard let i = Source.nameStrings.firstIndex(of: name) else { return nil }
+        self = Source.allCases[i]
     }
 
     /// Source of a name given as bytes.
@@ -108,11 +112,15 @@ public enum Source: Int, CaseIterable, Sendable {
 public enum Level: Int, CaseIterable, Sendable, Comparable {
     case national, province, city, park, enterprise, industry, meter
 
-    public var name: String { String(describing: self) }
+    /// The level's name as written in files and rules (`enterprise`).
+    public var name: String { Level.names[rawValue] }
+
+    /// Names by raw value, made once (`String(describing:)` reflects on every call).
+    static let names: [String] = allCases.map { String(describing: $0) }
 
     public init?(name: String) {
-        guard let l = Level.allCases.first(where: { $0.name == name }) else { return nil }
-        self = l
+        guard let i = Level.names.firstIndex(of: name) else { return nil }
+        self = Level.allCases[i]
     }
 
     public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }

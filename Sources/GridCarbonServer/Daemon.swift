@@ -62,15 +62,17 @@ public enum Daemon {
         let app = Application(router: router, configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridcarbon"),
                               onServerRunning: { channel in
                                   readyFlag.httpPort = channel.localAddress?.port ?? configuration.httpPort
-                                  readyFlag.ready = true
+                                  readyFlag.httpRunning = true
                               },
                               logger: logger)
         let hostService = HostService(host: host, logger: logger, onStart: {
             // Wait for both listeners, then tell whoever started us.
-            while tcp.localPort == nil || !readyFlag.ready {
+            while tcp.localPort == nil || !readyFlag.httpRunning {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 try? await Task.sleep(for: .milliseconds(10))
             }
+            // Ready (/readyz) only now: both listeners are up and SIGHUP is trapped.
+            readyFlag.ready = true
             SystemdNotifier().ready(status: "serving tcp \(configuration.tcpHost):\(tcp.localPort ?? 0) http \(configuration.httpHost):\(readyFlag.httpPort)")
             onReady?(tcp.localPort ?? configuration.tcpPort, readyFlag.httpPort)
             logger.info("gridcarbon serving", metadata: [
@@ -100,10 +102,17 @@ public enum Daemon {
 final class ReadyFlag: @unchecked Sendable {
     private let lock = PThreadMutex()
     private var _ready = false
+    private var _httpRunning = false
     private var _port = 0
+    /// The daemon answers `/readyz` with 200.
     var ready: Bool {
         get { lock.withLock { _ready } }
         set { lock.withLock { _ready = newValue } }
+    }
+    /// The HTTP server is listening.
+    var httpRunning: Bool {
+        get { lock.withLock { _httpRunning } }
+        set { lock.withLock { _httpRunning = newValue } }
     }
     var httpPort: Int {
         get { lock.withLock { _port } }
@@ -121,6 +130,9 @@ struct HostService: Service {
 
     func run() async throws {
         host.startClock()
+        // SIGHUP is trapped before readiness is announced: its default action ends the process, and
+        // a reload asked for right after /readyz must reload, not kill.
+        let sighups = await UnixSignalsSequence(trapping: .sighup)
         await onStart()
         let notifier = SystemdNotifier()
         let host = self.host, logger = self.logger
@@ -128,7 +140,7 @@ struct HostService: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await notifier.runWatchdog(isHealthy: { await host.read { _ in true } }) }
                 group.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    for await _ in sighups {
                         notifier.reloading(status: "reloading registry and factor tables")
                         await reload(host: host, logger: logger)
                         notifier.ready(status: "serving")

@@ -123,7 +123,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
+        let buffer = unwrapInboundIn(data)
         buffer.withUnsafeReadableBytes { carry.append(contentsOf: $0) }
         process(context: context)
     }

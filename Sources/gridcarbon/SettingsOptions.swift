@@ -142,12 +142,12 @@ struct ConfigFile: Sendable {
             throw ValidationError("config \(path): not a valid JSON object of settings")
         }
         // Refuse unknown keys: a typo must not silently fall back to a default.
-        let text = String(decoding: try Files.read(path), as: UTF8.self)
-        for key in topLevelKeys(text) where !keys.contains(key) {
+        let text = try Files.read(path)
+        for key in JSONScan.objectKeys(text, at: []) where !keys.contains(key) {
             throw ValidationError("config \(path): unknown key '\(key)' (known: \(keys.sorted().joined(separator: ", ")))")
         }
         for (object, known) in nestedKeys {
-            for key in objectKeys(text, at: object) where !known.contains(key) {
+            for key in JSONScan.objectKeys(text, at: object) where !known.contains(key) {
                 throw ValidationError("config \(path): unknown key '\(key)' in \(object.joined(separator: ".")) (known: \(known.sorted().joined(separator: ", ")))")
             }
         }
@@ -166,47 +166,5 @@ struct ConfigFile: Sendable {
         guard let reader else { return nil }
         if let list = reader.stringArray(forKey: ConfigKey(key)) { return list }
         return reader.string(forKey: ConfigKey(key)).map { [$0] }
-    }
-
-    /// Keys of the top-level JSON object (strings directly inside the outer braces, before a colon).
-    static func topLevelKeys(_ text: String) -> [String] {
-        objectKeys(text, at: [])
-    }
-
-    /// Keys of the JSON object at `path` (`["alerts", "alertmanager"]`), in order of appearance.
-    static func objectKeys(_ text: String, at path: [String]) -> [String] {
-        var keys: [String] = []
-        // Enclosing containers: whether each is an object, and the key it is the value of.
-        var stack: [(object: Bool, key: String?)] = []
-        var inString = false, escaped = false
-        var current = ""
-        var lastString: String?
-        var pendingKey: String?
-        func here() -> Bool {
-            stack.count == path.count + 1 && stack.allSatisfy(\.object) && stack.dropFirst().map { $0.key ?? "" } == path
-        }
-        for c in text {
-            if inString {
-                if escaped { escaped = false; current.append(c); continue }
-                if c == "\\" { escaped = true; continue }
-                if c == "\"" { inString = false; lastString = current; continue }
-                current.append(c)
-                continue
-            }
-            switch c {
-            case "\"": inString = true; current = ""
-            case "{", "[": stack.append((c == "{", pendingKey)); pendingKey = nil; lastString = nil
-            case "}", "]": if !stack.isEmpty { stack.removeLast() }; lastString = nil; pendingKey = nil
-            case ":":
-                if let k = lastString {
-                    if here() { keys.append(k) }
-                    pendingKey = k
-                }
-                lastString = nil
-            case ",": lastString = nil; pendingKey = nil
-            default: break
-            }
-        }
-        return keys
     }
 }

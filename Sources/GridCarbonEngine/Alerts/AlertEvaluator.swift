@@ -91,6 +91,12 @@ final class AlertEvaluator {
     /// Per check: 0 quiet, 1 firing (budget: warning), 2 critical.
     var checkLevel: [UInt8] = []
     var checkOfKey: [Int64: Int] = [:]
+    /// The forecast rules' lookbacks in slots (distinct, ascending), and per target and lookback
+    /// the emissions of its last slots in milligrams: `trailing[t * lookbacks.count + j]`.
+    var lookbacks: [Int] = []
+    var trailing: [Int64] = []
+    /// Checks whose state changes at the slot being closed (scratch).
+    var changing: [Int32] = []
 
     // MARK: Data quality
 
@@ -315,12 +321,16 @@ final class AlertEvaluator {
         var warnRatio: Double
         var hysteresis: Double
         var lookbackSlots: Int
+        /// Index of `lookbackSlots` in ``AlertEvaluator/lookbacks``.
+        var lookbackIndex: Int
         var lookbackHours: Double
         var key: Int64
     }
 
     func buildChecks() {
         let budgetAndForecast = budgetRules + forecastRules
+        lookbacks = Set(forecastRules.map { Int(settings.rules[$0].lookback / engine.slot) }).sorted()
+        trailing = Array(repeating: 0, count: targets.count * lookbacks.count)
         for t in 0..<targets.count {
             for (pi, period) in BudgetPeriod.allCases.enumerated() {
                 guard let budget = targets[t].budget[pi] else { continue }
@@ -330,6 +340,7 @@ final class AlertEvaluator {
                             && (r.period == nil || r.period == period) else { continue }
                     checks.append(Check(rule: ri, target: t, period: pi, forecast: r.kind == .forecast, budget: budget,
                                         warnRatio: r.warnRatio, hysteresis: r.hysteresis, lookbackSlots: Int(r.lookback / engine.slot),
+                                        lookbackIndex: lookbacks.firstIndex(of: Int(r.lookback / engine.slot)) ?? 0,
                                         lookbackHours: Double(r.lookback) / Double(Time.microsPerHour),
                                         key: Self.alertKey(rule: ri, item: Int64(t), sub: pi)))
                 }
@@ -353,26 +364,47 @@ final class AlertEvaluator {
                 i += 1
             }
         }
-        // Slots skipped since the last close held no energy anywhere: zero them in the ring, so the
-        // ring always holds the last `ringSize` slots and a trailing sum needs no checks.
-        if ringLast != .min && s - ringLast > 1 {
-            let gap = Int(min(s - ringLast - 1, Int64(ringSize)))
-            for k in 1...gap {
-                let slot = ringLast + Int64(k)
-                let i = Int(UInt64(bitPattern: slot) % UInt64(ringSize))
-                for t in 0..<targets.count { ring[t * ringSize + i] = 0; ringSlot[t * ringSize + i] = slot }
-            }
-        }
-        ringLast = s
-        let r = Int(UInt64(bitPattern: s) % UInt64(ringSize))
         for t in 0..<targets.count {
             let c = slotScratch[t]
             toDate[t * 3] += c; toDate[t * 3 + 1] += c; toDate[t * 3 + 2] += c
-            ring[t * ringSize + r] = c
-            ringSlot[t * ringSize + r] = s
         }
+        fillGap(before: s)
+        push(slot: s, values: slotScratch)
         let ends = (periodBounds(.day).1, periodBounds(.month).1, periodBounds(.year).1)
-        for c in 0..<checks.count {
+        // Most checks change nothing: find those that do in one pass over flat arrays, then act on
+        // them in check order. Acting on a check changes only its own level and alert, so the
+        // outcome is that of evaluating every check in turn.
+        changing.removeAll(keepingCapacity: true)
+        let nl = lookbacks.count
+        toDate.withUnsafeBufferPointer { td in
+            trailing.withUnsafeBufferPointer { tr in
+                checkLevel.withUnsafeBufferPointer { lv in
+                    checks.withUnsafeBufferPointer { ck in
+                        for c in 0..<ck.count {
+                            let check = ck[c]
+                            let value = td[check.target * 3 + check.period]
+                            let current = lv[c]
+                            if check.forecast {
+                                let periodEnd = check.period == 0 ? ends.0 : check.period == 1 ? ends.1 : ends.2
+                                let firing = current > 0
+                                if !firing && value >= check.budget { continue }
+                                let (rate, projected) = Self.projection(toDate: value, trailing: tr[check.target * nl + check.lookbackIndex],
+                                                                        lookbackHours: check.lookbackHours, end: end, periodEnd: periodEnd)
+                                if firing ? (value < check.budget && projected < check.budget * (1 - check.hysteresis))
+                                          : (projected >= check.budget && rate > 0) {
+                                    changing.append(Int32(c))
+                                }
+                            } else if Self.budgetLevel(value, check) > current
+                                        || (current > 0 && value < check.warnRatio * check.budget * (1 - check.hysteresis)) {
+                                changing.append(Int32(c))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for c32 in changing {
+            let c = Int(c32)
             let check = checks[c]
             let periodEnd = check.period == 0 ? ends.0 : check.period == 1 ? ends.1 : ends.2
             if check.forecast {
@@ -383,9 +415,23 @@ final class AlertEvaluator {
         }
     }
 
+    /// The level a budget check is at: 0 below the warning ratio, 1 at or above it, 2 at the budget.
+    @inline(__always)
+    static func budgetLevel(_ value: Double, _ check: Check) -> UInt8 {
+        value >= check.budget ? 2 : value >= check.warnRatio * check.budget ? 1 : 0
+    }
+
+    /// A forecast: the trailing rate (kg/h) and the period total it projects.
+    @inline(__always)
+    static func projection(toDate: Double, trailing: Int64, lookbackHours: Double, end: Micros, periodEnd: Micros) -> (rate: Double, projected: Double) {
+        let rate = Double(trailing) / 1_000_000 / lookbackHours
+        let remaining = Double(periodEnd - end) / Double(Time.microsPerHour)
+        return (rate, toDate + rate * remaining)
+    }
+
     func evaluateBudget(_ c: Int, _ check: Check, end: Micros) {
         let value = toDate[check.target * 3 + check.period]
-        let level: UInt8 = value >= check.budget ? 2 : value >= check.warnRatio * check.budget ? 1 : 0
+        let level = Self.budgetLevel(value, check)
         let current = checkLevel[c]
         if level > current {
             let target = targets[check.target], period = BudgetPeriod.allCases[check.period]
@@ -412,22 +458,8 @@ final class AlertEvaluator {
         // Nothing to decide: no alert while the budget is reached already, and a firing one
         // resolves only below the band.
         if !firing && toDateValue >= check.budget { return }
-        // The last `lookbackSlots` entries of the target's ring, oldest first, in two runs.
-        var sum = 0.0
-        let newest = Int(UInt64(bitPattern: s) % UInt64(ringSize))
-        let oldest = newest - check.lookbackSlots + 1
-        ring.withUnsafeBufferPointer { p in
-            let base = t * ringSize
-            if oldest < 0 {
-                for i in (base + ringSize + oldest)..<(base + ringSize) { sum += p[i] }
-                for i in base...(base + newest) { sum += p[i] }
-            } else {
-                for i in (base + oldest)...(base + newest) { sum += p[i] }
-            }
-        }
-        let rate = sum / check.lookbackHours
-        let remaining = Double(periodEnd - end) / Double(Time.microsPerHour)
-        let projected = toDateValue + rate * remaining
+        let (rate, projected) = Self.projection(toDate: toDateValue, trailing: trailing[t * lookbacks.count + check.lookbackIndex],
+                                                lookbackHours: check.lookbackHours, end: end, periodEnd: periodEnd)
         if !firing {
             guard projected >= check.budget && rate > 0 else { return }
             let target = targets[t], period = BudgetPeriod.allCases[check.period]
@@ -448,6 +480,74 @@ final class AlertEvaluator {
                     message: "\(target.level.name) \(target.name): the \(period.rawValue) is now projected to end at \(Self.fmt(projected)) kg, within the budget of \(Self.fmt(check.budget)) kg")
         }
     }
+
+    /// Slot `s` of every target into the ring (`values[t]` kg, nil for no emissions), with the
+    /// trailing sums moved on by one slot: the new entry in, the one `lookbacks[j]` slots back out.
+    func push(slot s: Int64, values: [Double]?) {
+        let size = ringSize, nl = lookbacks.count
+        let r = position(s)
+        var leaving = [Int](repeating: 0, count: nl)
+        for j in 0..<nl { leaving[j] = position(s - Int64(lookbacks[j])) }
+        for t in 0..<targets.count {
+            let base = t * size
+            let v = values?[t] ?? 0
+            let vm = Self.milli(v)
+            // Read what leaves before writing: with the longest lookback it is this position.
+            for j in 0..<nl { trailing[t * nl + j] += vm - Self.milli(ring[base + leaving[j]]) }
+            ring[base + r] = v
+            ringSlot[base + r] = s
+        }
+        ringLast = s
+    }
+
+    /// Slots skipped since the last close held no energy anywhere: zeros in the ring, so that it
+    /// always holds the last `ringSize` slots. A gap of the ring's length or more leaves only zeros.
+    func fillGap(before s: Int64) {
+        guard ringLast != .min, s - ringLast > 1 else { return }
+        if s - ringLast - 1 < Int64(ringSize) {
+            for k in (ringLast + 1)..<s { push(slot: k, values: nil) }
+            return
+        }
+        for i in ring.indices { ring[i] = 0 }
+        for i in trailing.indices { trailing[i] = 0 }
+        for k in (s - Int64(ringSize))..<s {
+            for t in 0..<targets.count { ringSlot[t * ringSize + position(k)] = k }
+        }
+        ringLast = s - 1
+    }
+
+    /// The trailing sums from the ring as it is (after a restore); equal to what ``push(slot:values:)``
+    /// keeps, being sums of the same integers.
+    func recomputeTrailing() {
+        let nl = lookbacks.count
+        trailing = Array(repeating: 0, count: targets.count * nl)
+        guard ringLast != .min, ringSize > 0 else { return }
+        for t in 0..<targets.count {
+            for j in 0..<nl {
+                var sum: Int64 = 0
+                for k in 0..<lookbacks[j] { sum += Self.milli(ring[t * ringSize + position(ringLast - Int64(k))]) }
+                trailing[t * nl + j] = sum
+            }
+        }
+    }
+
+    /// The emissions of `target` over the lookback `j` (``lookbacks``) up to the slot just closed.
+    @inline(__always)
+    func trailingSum(target t: Int, lookback j: Int) -> Double {
+        Double(trailing[t * lookbacks.count + j]) / 1_000_000
+    }
+
+    /// Kilograms as whole milligrams, the unit of the trailing sums: integer sums come out the same
+    /// whether kept slot by slot or recomputed, which floating point does not promise.
+    @inline(__always)
+    static func milli(_ kg: Double) -> Int64 {
+        let x = (kg * 1_000_000).rounded()
+        return x.isFinite ? Int64(max(-4e18, min(4e18, x))) : 0
+    }
+
+    /// Ring position of slot `s`.
+    @inline(__always)
+    func position(_ s: Int64) -> Int { Int(UInt64(bitPattern: s) % UInt64(ringSize)) }
 
     /// `[start, end)` of the current local day, month or year.
     func periodBounds(_ period: BudgetPeriod) -> (Micros, Micros) {

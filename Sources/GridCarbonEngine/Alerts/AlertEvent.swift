@@ -71,13 +71,24 @@ extension AlertEvent {
     /// plus `"projected_kg"` and `"breach_at"` for forecasts. Numbers are printed like the
     /// aggregate files (`%.6f`, trailing zeros dropped).
     public func json(zone: Zone) -> [UInt8] {
-        let tf = TimeFormatter(zone: zone)
         var b: [UInt8] = []
         b.reserveCapacity(384)
-        b.append(contentsOf: "{\"seq\":\(seq),".utf8)
+        append(to: &b, formatter: TimeFormatter(zone: zone))
+        return b
+    }
+
+    /// Appends ``json(zone:)``'s line to `b` (a log writing many events keeps one formatter).
+    public func append(to b: inout [UInt8], formatter tf: TimeFormatter) {
+        b.append(contentsOf: "{\"seq\":".utf8)
+        NumberFormat.appendInt(Int(seq), &b)
+        b.append(0x2C)
         JSONBytes.appendKey("id", to: &b); JSONBytes.appendString(id, to: &b); b.append(0x2C)
         JSONBytes.appendKey("rule", to: &b); JSONBytes.appendString(rule, to: &b); b.append(0x2C)
-        b.append(contentsOf: "\"kind\":\"\(kind.rawValue)\",\"severity\":\"\(severity.rawValue)\",\"state\":\"\(state.rawValue)\",\"level\":\"\(level.name)\",".utf8)
+        b.append(contentsOf: "\"kind\":\"".utf8); b.append(contentsOf: kind.rawValue.utf8)
+        b.append(contentsOf: "\",\"severity\":\"".utf8); b.append(contentsOf: severity.rawValue.utf8)
+        b.append(contentsOf: "\",\"state\":\"".utf8); b.append(contentsOf: state.rawValue.utf8)
+        b.append(contentsOf: "\",\"level\":\"".utf8); b.append(contentsOf: level.name.utf8)
+        b.append(contentsOf: "\",".utf8)
         JSONBytes.appendKey("key", to: &b); JSONBytes.appendString(key, to: &b); b.append(0x2C)
         JSONBytes.appendKey("value", to: &b); Self.number(value, &b); b.append(0x2C)
         JSONBytes.appendKey("threshold", to: &b); Self.number(threshold, &b); b.append(0x2C)
@@ -95,7 +106,6 @@ extension AlertEvent {
             b.append(0x2C); JSONBytes.appendKey("breach_at", to: &b); Self.time(breachAt, tf, &b)
         }
         b.append(contentsOf: "}\n".utf8)
-        return b
     }
 
     static func number(_ v: Double, _ b: inout [UInt8]) {

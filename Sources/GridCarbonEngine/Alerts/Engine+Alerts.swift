@@ -64,6 +64,9 @@ extension Engine {
     /// The `seq` of the last alert event emitted.
     public var alertSeq: Int64 { alerts?.seq ?? alertSeqCarry }
 
+    /// How many alerts are firing now.
+    public var activeAlertCount: Int { alerts?.active.count ?? 0 }
+
     /// The alerts firing now, by id.
     public var activeAlerts: [AlertEvent] {
         guard let a = alerts else { return [] }
@@ -236,7 +239,8 @@ extension AlertEvaluator {
             for pi in 0..<3 { sums[t * 3 + pi] = periods[pi] }
             for (s, v) in entries where ringSize > 0 {
                 let i = t * ringSize + Int(UInt64(bitPattern: s) % UInt64(ringSize))
-                ringValues[i] = v; ringSlots[i] = s
+                // Into a shorter ring (a lookback shortened on reload) the newest slot wins.
+                if s > ringSlots[i] { ringValues[i] = v; ringSlots[i] = s }
             }
         }
         let nm = try r.count()
@@ -284,6 +288,7 @@ extension AlertEvaluator {
         day = Int(d); month = Int(mo); year = Int(y)
         toDate = sums; ring = ringValues; ringSlot = ringSlots
         ringLast = ringSlots.max().flatMap { $0 == .min ? nil : $0 } ?? .min
+        recomputeTrailing()
         if tracksMeters && seenValues.count == lastSeen.count { lastSeen = seenValues; lastSeenSeeded = true }
         silentPending = pending; silentEvaluated = evaluated
         quality = qualityValues
