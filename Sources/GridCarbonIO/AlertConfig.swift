@@ -33,8 +33,11 @@ public enum AlertConfig {
     /// The rules and budgets of configuration `text` (read from `path`); budget paths are relative
     /// to the configuration file's folder. No `alerts` object: no rules.
     public static func load(text: String, path: String, engine: EngineSettings, budgetsOverride: String? = nil) throws(AlertConfigError) -> AlertSettings {
+        // The rules (10,000 of them, maybe) are read by ``JSONScan`` without a dictionary per rule;
+        // the rest of the document, small, by JSONSerialization.
+        let bytes = Array(text.utf8)
         let root: Any
-        do { root = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
+        do { root = try JSONSerialization.jsonObject(with: Data(JSONScan.nulling(bytes, at: ["alerts", "rules"]))) } catch {
             throw AlertConfigError(path: path, line: nil, message: "not valid JSON")
         }
         // Line numbers are only needed for an error: the scan runs then.
@@ -47,39 +50,46 @@ public enum AlertConfig {
         guard let a = alerts as? [String: Any] else {
             throw AlertConfigError(path: path, line: locator.line(of: ["alerts"]), message: "alerts must be an object")
         }
-        if let rules = a["rules"] {
-            guard let list = rules as? [Any] else {
+        if a["rules"] != nil {
+            let found: JSONScan.ObjectArray
+            do { found = try JSONScan.objectArray(bytes, at: ["alerts", "rules"]) } catch {
+                throw AlertConfigError(path: path, line: Self.line(bytes, error.offset), message: "not valid JSON: \(error.message)")
+            }
+            guard case .elements(let list) = found else {
                 throw AlertConfigError(path: path, line: locator.line(of: ["alerts", "rules"]), message: "alerts.rules must be an array of rule objects")
             }
+            settings.rules.reserveCapacity(list.count)
             for (i, item) in list.enumerated() {
                 let at = ["alerts", "rules", "\(i)"]
                 func fail(_ key: String?, _ why: String) -> AlertConfigError {
                     AlertConfigError(path: path, line: locator.line(of: key.map { at + [$0] } ?? at) ?? locator.line(of: at), message: "rule \(i + 1): \(why)")
                 }
-                guard let r = item as? [String: Any] else { throw fail(nil, "a rule is a JSON object") }
-                if let k = r.keys.filter({ !ruleKeys.contains($0) }).min() {
+                guard let members = item.members else { throw fail(nil, "a rule is a JSON object") }
+                if let k = members.lazy.map(\.key).filter({ !ruleKeys.contains($0) }).min() {
                     throw fail(k, "unknown field '\(k)' (known: \(ruleKeys.sorted().joined(separator: ", ")))")
                 }
-                guard let name = r["name"] as? String else { throw fail("name", "needs a \"name\" (a string)") }
-                guard let kindText = r["kind"] as? String, let kind = AlertKind(rawValue: kindText) else {
-                    throw fail("kind", "\"kind\" must be one of intensity, budget, forecast, data_quality")
-                }
-                var rule = AlertRule(name: name, kind: kind)
+                /// A member's value; the last one when a key repeats (as JSON parsers do).
+                func member(_ k: String) -> JSONScalar? { members.last { $0.key == k }?.value }
                 func string(_ k: String) throws(AlertConfigError) -> String? {
-                    guard let v = r[k] else { return nil }
-                    guard let s = v as? String else { throw fail(k, "\(k) must be a string") }
+                    guard let v = member(k) else { return nil }
+                    guard case .string(let s) = v else { throw fail(k, "\(k) must be a string") }
                     return s
                 }
                 func number(_ k: String) throws(AlertConfigError) -> Double? {
-                    guard let v = r[k] else { return nil }
-                    guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.isFinite else { throw fail(k, "\(k) must be a number") }
-                    return n.doubleValue
+                    guard let v = member(k) else { return nil }
+                    guard case .number(let n) = v, n.isFinite else { throw fail(k, "\(k) must be a number") }
+                    return n
                 }
                 func duration(_ k: String) throws(AlertConfigError) -> Micros? {
                     guard let s = try string(k) else { return nil }
                     guard let d = DurationFormat.parse(s), d > 0 else { throw fail(k, "\(k) '\(s)' is not a duration such as 15m, 1h, 1d") }
                     return d
                 }
+                guard case .string(let name)? = member("name") else { throw fail("name", "needs a \"name\" (a string)") }
+                guard case .string(let kindText)? = member("kind"), let kind = AlertKind(rawValue: kindText) else {
+                    throw fail("kind", "\"kind\" must be one of intensity, budget, forecast, data_quality")
+                }
+                var rule = AlertRule(name: name, kind: kind)
                 if let s = try string("severity") {
                     guard let v = AlertSeverity(rawValue: s) else { throw fail("severity", "severity must be info, warning or critical") }
                     rule.severity = v
@@ -122,6 +132,11 @@ public enum AlertConfig {
         }
         if let b = budgetsPath { settings.budgets = try loadBudgets(path: b) }
         return settings
+    }
+
+    /// The line of byte `offset` in `bytes`.
+    static func line(_ bytes: [UInt8], _ offset: Int) -> Int {
+        bytes[..<min(offset, bytes.count)].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
     }
 
     /// Keys of `alerts` read by the server (subscribers).

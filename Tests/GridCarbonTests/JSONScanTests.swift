@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import GridCarbonIO
 
@@ -56,5 +57,82 @@ import Testing
             _ = JSONScan.objectKeys(t, at: ["alerts"])
             if let r = JSONScan.valueRange(t, at: ["alerts", "rules"]) { #expect(r.upperBound <= t.count) }
         }
+    }
+}
+
+/// The strict reader of the alert rules against Foundation's JSON parser, on mutated documents:
+/// both accept or both refuse, and accepted documents give the same values.
+@Suite struct JSONScanFuzzTests {
+    static let base = #"[{"name": "hot-é\n", "kind": "intensity", "threshold": 0.75, "window": "1h", "x": [1, {"y": null}], "b": true},"#
+        + #" {"name": "b\u00e9\ud83d\ude00", "kind": "budget", "warn_ratio": 8e-1, "n": -0, "z": {}}, 12, "s", [], {}]"#
+    static let alphabet = Array(#"{}[]:,"\ u0123456789eE+-.truefalsn/ "#.utf8) + [0x0A, 0x09, 0x01, 0xC3, 0xA9, 0xFF]
+
+    func foundation(_ text: [UInt8]) -> [Any]? {
+        let doc = Array(#"{"alerts": {"rules": "#.utf8) + text + Array("}}".utf8)
+        guard let o = try? JSONSerialization.jsonObject(with: Data(doc)) as? [String: Any],
+              let a = o["alerts"] as? [String: Any] else { return nil }
+        return a["rules"] as? [Any] ?? []
+    }
+
+    func same(_ s: JSONScalar, _ any: Any) -> Bool {
+        switch s {
+        case .string(let v): return (any as? String) == v
+        case .number(let v):
+            guard let n = any as? NSNumber, String(cString: n.objCType) != "c" else { return false }
+            return n.doubleValue == v || (n.doubleValue.isNaN && v.isNaN)
+        case .bool(let v): return (any as? Bool) == v && (any as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? true
+        case .null: return any is NSNull
+        case .array: return any is [Any]
+        case .object: return any is [String: Any]
+        }
+    }
+
+    @Test func agreesWithFoundationOnMutatedRules() throws {
+        var mix = TrailingSumTests.Mix(state: 2026)
+        let base = Array(Self.base.utf8)
+        var disagreements: [String] = []
+        var accepted = 0
+        for round in 0..<4000 {
+            var t = base
+            for _ in 0..<(1 + Int(mix.next() % 3)) {
+                let at = Int(mix.next() % UInt64(t.count + 1))
+                let c = Self.alphabet[Int(mix.next() % UInt64(Self.alphabet.count))]
+                switch mix.next() % 3 {
+                case 0: t.insert(c, at: at)
+                case 1: if at < t.count { t.remove(at: at) }
+                default: if at < t.count { t[at] = c }
+                }
+            }
+            let doc = Array(#"{"alerts": {"rules": "#.utf8) + t + Array("}}".utf8)
+            let mine = try? JSONScan.objectArray(doc, at: ["alerts", "rules"])
+            let theirs = foundation(t)
+            // Text after the array (a mutation may end it early) is not the scanner's to judge.
+            if let theirs, case .elements(let list)? = mine {
+                accepted += 1
+                guard list.count == theirs.count else { disagreements.append("\(round): count"); continue }
+                for (e, f) in zip(list, theirs) {
+                    if let members = e.members {
+                        guard let d = f as? [String: Any] else { disagreements.append("\(round): kind"); continue }
+                        var last: [String: JSONScalar] = [:]
+                        for m in members { last[m.key] = m.value }
+                        if Set(last.keys) != Set(d.keys) || !last.allSatisfy({ same($0.value, d[$0.key]!) }) {
+                            disagreements.append("\(round): \(String(decoding: t, as: UTF8.self))")
+                        }
+                    } else if f is [String: Any] {
+                        disagreements.append("\(round): object missed")
+                    }
+                }
+            } else if case .elements? = mine, theirs == nil {
+                // Garbage after the array: the loader's JSON parse of the rest refuses it.
+                let rest = JSONScan.nulling(doc, at: ["alerts", "rules"])
+                if (try? JSONSerialization.jsonObject(with: Data(rest))) != nil {
+                    disagreements.append("\(round): mine accepts, Foundation refuses: \(String(decoding: t, as: UTF8.self))")
+                }
+            } else if mine == nil, theirs != nil {
+                disagreements.append("\(round): mine refuses, Foundation accepts: \(String(decoding: t, as: UTF8.self))")
+            }
+        }
+        #expect(accepted > 200)
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
     }
 }

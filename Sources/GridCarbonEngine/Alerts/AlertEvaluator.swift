@@ -48,12 +48,13 @@ final class AlertEvaluator {
         var key: Int32
     }
     var intensity: [IntensityRule] = []
-    /// Per window length: intensity rules for every key of a level, and rules for one key by
-    /// `level << 32 | key` (10,000 keyed rules cost one lookup per row, not a scan per rule).
+    /// Per window length: intensity rules for every key of a level.
     var unkeyedIntensity: [[Int]] = []
-    var keyedIntensity: [[Int64: [Int]]] = []
-    /// Per window length: levels with keyed rules (rows of other levels skip the lookup).
-    var keyedLevels: [Set<Level>] = []
+    /// Per window length and level (raw value), the rules of each key, flat: the rules of key `k`
+    /// are `keyedList[li][keyedStart[li][level][k]..<keyedStart[li][level][k + 1]]`; no start
+    /// array for a level without keyed rules. One array read per row, for any number of rules.
+    var keyedStart: [[[Int32]]] = []
+    var keyedList: [[Int32]] = []
 
     // MARK: Budgets
 
@@ -156,14 +157,19 @@ final class AlertEvaluator {
             }
         }
         unkeyedIntensity = engine.windows.map { _ in [] }
-        keyedIntensity = engine.windows.map { _ in [:] }
-        keyedLevels = engine.windows.map { _ in [] }
-        for (i, ir) in intensity.enumerated() {
-            if ir.key == -1 {
-                unkeyedIntensity[ir.lengthIndex].append(i)
-            } else if ir.key >= 0 {
-                keyedIntensity[ir.lengthIndex][Int64(ir.level.rawValue) << 32 | Int64(ir.key), default: []].append(i)
-                keyedLevels[ir.lengthIndex].insert(ir.level)
+        keyedStart = engine.windows.map { _ in Level.allCases.map { _ in [] } }
+        keyedList = engine.windows.map { _ in [] }
+        for (i, ir) in intensity.enumerated() where ir.key == -1 { unkeyedIntensity[ir.lengthIndex].append(i) }
+        for li in engine.windows.indices {
+            for level in Level.allCases {
+                let all = intensity
+                let rules = all.indices.filter { all[$0].lengthIndex == li && all[$0].level == level && all[$0].key >= 0 }
+                guard !rules.isEmpty else { continue }
+                var perKey = [[Int32]](repeating: [], count: registry.keyNames[level.rawValue].count)
+                for i in rules { perKey[Int(intensity[i].key)].append(Int32(i)) }
+                var starts: [Int32] = [Int32(keyedList[li].count)]
+                for list in perKey { keyedList[li].append(contentsOf: list); starts.append(Int32(keyedList[li].count)) }
+                keyedStart[li][level.rawValue] = starts
             }
         }
         self.budgetRules = budgetRules
@@ -186,17 +192,21 @@ final class AlertEvaluator {
                 }()
                 targets[t].budget[BudgetPeriod.allCases.firstIndex(of: b.period)!] = b.kg
             }
-            var lists = [[Int32]](repeating: [], count: registry.profiles.count)
+            // Targets of each profile, flat: by level, the targets of the profile's key there.
             var byKey: [Level: [Int32: [Int32]]] = [:]
             for (t, target) in targets.enumerated() { byKey[target.level, default: [:]][target.keyIndex, default: []].append(Int32(t)) }
-            for (p, profile) in registry.profiles.enumerated() {
-                for level in Level.allCases {
-                    if let keys = byKey[level], let ts = keys[profile.key(level)] { lists[p].append(contentsOf: ts) }
-                }
-                lists[p].sort()
-            }
+            let levels = Level.allCases.filter { byKey[$0] != nil }
+            let maps = levels.map { byKey[$0]! }
             profileTargetStart = [0]
-            for l in lists { profileTargets.append(contentsOf: l); profileTargetStart.append(Int32(profileTargets.count)) }
+            profileTargetStart.reserveCapacity(registry.profiles.count + 1)
+            for profile in registry.profiles {
+                let from = profileTargets.count
+                for (li, level) in levels.enumerated() {
+                    if let ts = maps[li][profile.key(level)] { profileTargets.append(contentsOf: ts) }
+                }
+                if profileTargets.count - from > 1 { profileTargets[from...].sort() }
+                profileTargetStart.append(Int32(profileTargets.count))
+            }
             toDate = Array(repeating: 0, count: targets.count * 3)
             let lookback = forecastRules.map { settings.rules[$0].lookback }.max() ?? engine.slot
             ringSize = Int(lookback / engine.slot)
@@ -278,14 +288,15 @@ final class AlertEvaluator {
 
     func evaluateIntensity(_ w: ClosedWindow) {
         let li = w.lengthIndex
-        let unkeyed = unkeyedIntensity[li], keyed = keyedIntensity[li], levels = keyedLevels[li]
-        if unkeyed.isEmpty && keyed.isEmpty { return }
+        let unkeyed = unkeyedIntensity[li], starts = keyedStart[li], list = keyedList[li]
+        if unkeyed.isEmpty && list.isEmpty { return }
         // Rows come sorted by level, then key name; rules apply in that row order, then rule order.
         for row in w.rows {
             guard row.energy > 0 else { continue }
             for i in unkeyed where intensity[i].level == row.level { evaluateIntensity(intensity[i], row, w) }
-            if levels.contains(row.level), let list = keyed[Int64(row.level.rawValue) << 32 | Int64(row.key)] {
-                for i in list { evaluateIntensity(intensity[i], row, w) }
+            let s = starts[row.level.rawValue]
+            if !s.isEmpty && Int(row.key) + 1 < s.count {
+                for j in Int(s[Int(row.key)])..<Int(s[Int(row.key) + 1]) { evaluateIntensity(intensity[Int(list[j])], row, w) }
             }
         }
     }
@@ -355,18 +366,21 @@ final class AlertEvaluator {
     func slotClosed(_ s: Int64, start: Micros, end: Micros, co2: UnsafeBufferPointer<Double>) {
         guard !targets.isEmpty else { return }
         rollOver(start)
-        for t in 0..<targets.count { slotScratch[t] = 0 }
-        for p in 0..<co2.count where co2[p] != 0 {
-            var i = Int(profileTargetStart[p])
-            let e = Int(profileTargetStart[p + 1])
-            while i < e {
-                slotScratch[Int(profileTargets[i])] += co2[p]
-                i += 1
+        slotScratch.withUnsafeMutableBufferPointer { scratch in
+            for t in scratch.indices { scratch[t] = 0 }
+            profileTargetStart.withUnsafeBufferPointer { starts in
+                profileTargets.withUnsafeBufferPointer { list in
+                    for p in 0..<min(co2.count, starts.count - 1) where co2[p] != 0 {
+                        for i in Int(starts[p])..<Int(starts[p + 1]) { scratch[Int(list[i])] += co2[p] }
+                    }
+                }
             }
-        }
-        for t in 0..<targets.count {
-            let c = slotScratch[t]
-            toDate[t * 3] += c; toDate[t * 3 + 1] += c; toDate[t * 3 + 2] += c
+            toDate.withUnsafeMutableBufferPointer { td in
+                for t in scratch.indices {
+                    let c = scratch[t]
+                    td[t * 3] += c; td[t * 3 + 1] += c; td[t * 3 + 2] += c
+                }
+            }
         }
         fillGap(before: s)
         push(slot: s, values: slotScratch)
@@ -484,18 +498,23 @@ final class AlertEvaluator {
     /// Slot `s` of every target into the ring (`values[t]` kg, nil for no emissions), with the
     /// trailing sums moved on by one slot: the new entry in, the one `lookbacks[j]` slots back out.
     func push(slot s: Int64, values: [Double]?) {
-        let size = ringSize, nl = lookbacks.count
+        let size = ringSize, nl = lookbacks.count, nt = targets.count
         let r = position(s)
-        var leaving = [Int](repeating: 0, count: nl)
-        for j in 0..<nl { leaving[j] = position(s - Int64(lookbacks[j])) }
-        for t in 0..<targets.count {
-            let base = t * size
-            let v = values?[t] ?? 0
-            let vm = Self.milli(v)
-            // Read what leaves before writing: with the longest lookback it is this position.
-            for j in 0..<nl { trailing[t * nl + j] += vm - Self.milli(ring[base + leaving[j]]) }
-            ring[base + r] = v
-            ringSlot[base + r] = s
+        let leaving = lookbacks.map { position(s - Int64($0)) }
+        ring.withUnsafeMutableBufferPointer { ring in
+            ringSlot.withUnsafeMutableBufferPointer { ringSlot in
+                trailing.withUnsafeMutableBufferPointer { trailing in
+                    for t in 0..<nt {
+                        let base = t * size
+                        let v = values?[t] ?? 0
+                        let vm = Self.milli(v)
+                        // Read what leaves before writing: with the longest lookback it is this position.
+                        for j in 0..<nl { trailing[t * nl + j] += vm - Self.milli(ring[base + leaving[j]]) }
+                        ring[base + r] = v
+                        ringSlot[base + r] = s
+                    }
+                }
+            }
         }
         ringLast = s
     }
