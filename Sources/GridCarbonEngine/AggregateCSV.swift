@@ -86,6 +86,6 @@ public enum JSONBytes {
     public static func appendKey(_ k: String, to out: inout [UInt8]) {
         out.append(0x22)
         out.append(contentsOf: k.utf8)
-        out.append(contentsOf: [0x22, 0x3A])
+        out.append(0x22); out.append(0x3A)
     }
 }

@@ -151,38 +151,49 @@ public enum AlertConfig {
 
     /// Parses budgets CSV text; a duplicate `level,key,period` is an error.
     public static func parseBudgets(_ text: String, path: String) throws(AlertConfigError) -> [Budget] {
-        struct Seen: Hashable { var level: Level; var key: Substring; var period: BudgetPeriod }
+        struct Seen: Hashable { var level: Level; var key: String; var period: BudgetPeriod }
+        let bytes = Array(text.utf8)
         var out: [Budget] = []
         var seen = Set<Seen>()
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            let n = i + 1
+        var n = 0
+        var start = 0
+        // One line at a time, on bytes: a String is made only for the key (and for an error).
+        while start <= bytes.count {
+            let newline = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            n += 1
+            var line = bytes[start..<newline]
+            start = newline + 1
+            if line.last == 0x0D { line = line.dropLast() }
             func fail(_ why: String) -> AlertConfigError { AlertConfigError(path: path, line: n, message: why) }
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(trimmed)
-            if n == 1 || (out.isEmpty && f.first == "level") {
-                guard f == ["level", "key", "period", "budget_kg"] else { throw fail("the header must be level,key,period,budget_kg") }
+            if line.isEmpty || line.first == UInt8(ascii: "#") { continue }
+            let f = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map(trimmed)
+            func text(_ i: Int) -> String { String(decoding: f[i], as: UTF8.self) }
+            if n == 1 || (out.isEmpty && f.first.map({ $0.elementsEqual("level".utf8) }) == true) {
+                guard f.count == 4, f[0].elementsEqual("level".utf8), f[1].elementsEqual("key".utf8),
+                      f[2].elementsEqual("period".utf8), f[3].elementsEqual("budget_kg".utf8) else {
+                    throw fail("the header must be level,key,period,budget_kg")
+                }
                 continue
             }
             guard f.count == 4 else { throw fail("expected 4 fields (level,key,period,budget_kg), found \(f.count)") }
-            let key = String(f[1])
-            guard let level = Level(name: String(f[0])) else { throw fail("unknown level '\(f[0])'") }
-            guard Identifier.isValid(key) else { throw fail("key '\(f[1])' is not an identifier") }
+            let key = text(1)
+            guard let level = Level(name: text(0)) else { throw fail("unknown level '\(text(0))'") }
+            guard Identifier.isValid(key) else { throw fail("key '\(key)' is not an identifier") }
             if level == .national && key != "CN" { throw fail("the national key is CN") }
-            if level == .province && Region.codes.firstIndex(of: key).map({ $0 == 0 }) ?? true { throw fail("'\(f[1])' is not a province code such as CN-SD") }
-            guard let period = BudgetPeriod(rawValue: String(f[2])) else { throw fail("period must be day, month or year") }
-            guard let kg = Double(f[3]), kg.isFinite, kg > 0 else { throw fail("budget_kg must be a number above 0") }
-            guard seen.insert(Seen(level: level, key: f[1], period: period)).inserted else { throw fail("a second budget for \(f[0]) \(f[1]) \(f[2])") }
+            if level == .province && Region.codes.firstIndex(of: key).map({ $0 == 0 }) ?? true { throw fail("'\(key)' is not a province code such as CN-SD") }
+            guard let period = BudgetPeriod(rawValue: text(2)) else { throw fail("period must be day, month or year") }
+            guard let kg = Double(text(3)), kg.isFinite, kg > 0 else { throw fail("budget_kg must be a number above 0") }
+            guard seen.insert(Seen(level: level, key: key, period: period)).inserted else { throw fail("a second budget for \(text(0)) \(key) \(text(2))") }
             out.append(Budget(level: level, key: key, period: period, kg: kg))
         }
         return out
     }
 
     /// `s` without leading and trailing spaces and tabs (a CSV field as written by hand).
-    static func trimmed(_ s: Substring) -> Substring {
+    static func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         var s = s
-        while let c = s.utf8.first, c == 0x20 || c == 0x09 { s = s.dropFirst() }
-        while let c = s.utf8.last, c == 0x20 || c == 0x09 { s = s.dropLast() }
+        while let c = s.first, c == 0x20 || c == 0x09 { s = s.dropFirst() }
+        while let c = s.last, c == 0x20 || c == 0x09 { s = s.dropLast() }
         return s
     }
 }

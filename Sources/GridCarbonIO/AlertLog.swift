@@ -66,8 +66,10 @@ public final class AlertLog {
     /// Appends the events not logged yet (`seq` above ``lastSeq``), in order, as one frame, and
     /// returns them. With `sync`, the file is fsynced before returning.
     @discardableResult
-    public func append(_ events: [AlertEvent], sync: Bool = true) throws -> [AlertEvent] {
-        let fresh = events.filter { $0.seq > lastSeq }
+    public func append(_ events: [AlertEvent], sync: Bool = true) throws -> ArraySlice<AlertEvent> {
+        // Events come in seq order: those not logged yet are a suffix (no copy of the rest).
+        let from = events.firstIndex { $0.seq > lastSeq } ?? events.endIndex
+        let fresh = events[from...]
         guard let first = fresh.first else { return [] }
         var text: [UInt8] = []
         text.reserveCapacity(fresh.count * 400)

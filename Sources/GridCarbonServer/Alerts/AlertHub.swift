@@ -64,7 +64,7 @@ public final class AlertHub: @unchecked Sendable {
             let batch = pending + events
             let fresh: [AlertEvent]
             do {
-                fresh = try log.append(batch, sync: true)
+                fresh = Array(try log.append(batch, sync: true))
                 pending = []
             } catch {
                 pending = batch.filter { $0.seq > log.lastSeq }
