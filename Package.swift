@@ -37,6 +37,8 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // glibc malloc settings for the daemon's flat memory (mallopt, malloc_trim).
+        .target(name: "CMallocTuning"),
         // Pure model: time, regions, registry, factor tables. No I/O.
         .target(name: "GridCarbonModel", swiftSettings: strict),
         // Deterministic engine: parsing, watermark, spans, slots, windows.
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "GridCarbonServer",
             dependencies: [
-                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO",
+                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "CMallocTuning",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
