@@ -115,6 +115,8 @@ public final class Engine {
     var alerts: AlertEvaluator?
     /// Whether the alert rules need every processed reading (data-quality rules).
     var alertsTrackMeters = false
+    /// Inside ``finish()``.
+    var finishing = false
     /// The alert `seq` while no rules are configured (it never goes back).
     var alertSeqCarry: Int64 = 0
     /// Emissions per profile of the slot being closed, for budget rules.
@@ -341,7 +343,11 @@ public final class Engine {
 
     /// End of input: the watermark goes to infinity, everything is attributed and closed.
     public func finish() {
+        // The end of the input is not the fleet going silent: no silent-meter checks at the
+        // window ends the final move passes (those of windows that close with data stay).
+        finishing = true
         advance(to: Time.distantFuture)
+        finishing = false
     }
 
     /// Moves `W` forward: attributes every span that ends at or before it (against the slots closed
@@ -546,6 +552,7 @@ public final class Engine {
         if touchedCount == 0 && open.allSatisfy({ $0.isEmpty }) {
             closedBefore = target
             factors.prune(closedBefore: slotStart(target))
+            silentChecks(before: target)
             return
         }
         while s < target {
@@ -556,12 +563,23 @@ public final class Engine {
                 touchedCount -= 1
             }
             closedBefore = s + 1
+            silentChecks(before: s + 1)
             closeWindows(endingBefore: s + 1)
             s += 1
             if touchedCount == 0 && open.allSatisfy({ $0.isEmpty }) { break }
         }
         closedBefore = target
         factors.prune(closedBefore: slotStart(target))
+        silentChecks(before: target)
+    }
+
+    /// Silent-meter rules at the window ends before slot `s` starts that no window closing with
+    /// data evaluated (§5 data quality: a fleet-wide outage opens no window). Always at a slot
+    /// boundary, before the windows ending there close, so however the watermark moved (one jump
+    /// or many steps) the events come in the same order.
+    @inline(__always)
+    func silentChecks(before s: Int64) {
+        if alertsTrackMeters && !finishing { alerts?.silentBefore(slotStart(s)) }
     }
 
     /// Sums slot `s` per profile (meter-index order), applies the slot's factors, and adds it to

@@ -1,4 +1,3 @@
-import CMallocTuning
 import Dispatch
 import GridCarbonEngine
 import GridCarbonIO
@@ -607,8 +606,6 @@ public final class EngineHost: @unchecked Sendable {
         if all.count >= 2, let keep = Int64(all[all.count - 2].dropFirst(11).dropLast(4)) {
             try wal.truncate(before: keep)
         }
-        // The checkpoint's transient buffers are gone: give their pages back.
-        _ = gc_malloc_trim()
         logger.debug("checkpoint written", metadata: ["lsn": "\(lsn)", "bytes": "\(bytes)"])
     }
 

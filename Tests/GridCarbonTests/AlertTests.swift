@@ -125,6 +125,39 @@ import Testing
         }
     }
 
+    @Test func aFleetWideOutageRaisesSilentAlertsAsTheWatermarkMovesByWallTime() {
+        var rule = AlertRule(name: "silent", kind: .dataQuality)
+        rule.window = 15 * Time.microsPerMinute; rule.threshold = 2; rule.silentAfter = 20 * Time.microsPerMinute
+        let tf = TimeFormatter(zone: .shanghai)
+        func reads(_ times: [String], from value: Int) -> [String] {
+            times.enumerated().flatMap { i, hhmm in ["A", "B"].map { "r,\($0),\(tf.string(Self.t(hhmm))),\(value + i)" } }
+        }
+        var runs: [[String]] = []
+        for steps in [1, 2, 7] {
+            let h = Self.harness([rule])
+            h.feed(reads(["10:00", "10:15", "10:30", "10:45"], from: 0), finish: false)
+            // Nobody sends anything: the daemon's idle timer moves the watermark by wall time, in
+            // one jump or in several steps (slots close an hour, the span horizon, behind it).
+            let from = Self.t("10:45"), to = Self.t("12:45")
+            for k in 1...steps { h.engine.advanceWatermark(to: from + (to - from) * Int64(k) / Int64(steps)) }
+            #expect(h.sink.alerts.map(\.state) == [.firing], "\(steps) steps")
+            h.feed(reads(["13:00", "13:15", "13:30"], from: 9))
+            runs.append(h.sink.alerts.map { String(decoding: $0.json(zone: .shanghai), as: UTF8.self) })
+            let e = h.sink.alerts
+            // Both meters last read at 10:45: silent (older than 20 minutes) from the 11:15 window end.
+            #expect(e.map(\.state) == [.firing, .resolved])
+            #expect(e.first?.windowEnd == Self.t("11:15") && e.first?.value == 2 && e.first?.id == "silent/province/CN-GD/silent")
+        }
+        #expect(runs[0] == runs[1] && runs[1] == runs[2])
+    }
+
+    @Test func theEndOfTheInputIsNoOutage() {
+        var rule = AlertRule(name: "silent", kind: .dataQuality)
+        rule.window = 15 * Time.microsPerMinute; rule.threshold = 1; rule.silentAfter = 20 * Time.microsPerMinute
+        let h = Self.harness([rule]).feed(Self.intervals("A", slots: 4) + Self.intervals("B", slots: 4))
+        #expect(h.sink.alerts.isEmpty)
+    }
+
     @Test func anomalyRateOverTheThresholdFires() {
         var rule = AlertRule(name: "quality", kind: .dataQuality)
         rule.window = 15 * Time.microsPerMinute; rule.maxAnomalyRate = 0.3

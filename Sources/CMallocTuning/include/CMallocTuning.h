@@ -6,7 +6,4 @@
 /// (checkpoints, batches) keeps a flat resident size. Returns 1 on glibc, 0 where not available.
 int gc_malloc_tune(void);
 
-/// Returns free heap memory to the system (glibc's malloc_trim); 0 where not available.
-int gc_malloc_trim(void);
-
 #endif
