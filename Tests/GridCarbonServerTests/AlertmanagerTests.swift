@@ -86,8 +86,21 @@ import Testing
         // Resends (every 2 s) do not bring it back.
         try await Task.sleep(for: .seconds(3))
         #expect(try await alerts(port).isEmpty)
+
+        // Another alert fires; the pusher stops; the alert resolves while it is stopped. At the
+        // next start the pusher takes the log from its cursor: Alertmanager learns the resolution.
+        let other = AlertFixtures.event(4, key: "CN-SD", startsAt: now - 5 * Time.microsPerMinute)
+        hub.publish([other])
+        #expect(await AlertFixtures.eventually { (try? await alerts(port).count) == 1 })
         await group.triggerGracefulShutdown()
         try await task.value
+        hub.publish([AlertFixtures.event(5, key: "CN-SD", state: .resolved, startsAt: other.startsAt, endsAt: now - Time.microsPerMinute)])
+        let again = ServiceGroup(services: [AlertService(hub: hub, configuration: c, zone: .shanghai, logger: AlertFixtures.logger)],
+                                 gracefulShutdownSignals: [], logger: AlertFixtures.logger)
+        let task2 = Task { try await again.run() }
+        #expect(await AlertFixtures.eventually { (try? await alerts(port).isEmpty) == true }, "the resolution logged while stopped was not pushed")
+        await again.triggerGracefulShutdown()
+        try await task2.value
     }
 }
 

@@ -5,8 +5,10 @@ import Logging
 
 /// Pushes alerts to Prometheus Alertmanager (`POST <url>/api/v2/alerts`, §5): each new event as it
 /// is logged (a resolution with its `endsAt`), and every active alert again every `resend`, since
-/// Alertmanager expires alerts it stops hearing about. Failed pushes are retried with backoff;
-/// nothing is persisted: at start every active alert is pushed.
+/// Alertmanager expires alerts it stops hearing about. Failed pushes are retried with backoff. Its
+/// place in the alert log is kept in `<alerts>/alertmanager-<name>.cursor`, so events logged while
+/// it could not push (a resolution just before a crash, Alertmanager down) are pushed after a
+/// restart; at start every active alert is pushed too.
 ///
 /// An alert: labels `alertname` (the rule), `severity`, `level`, `key`, `gridcarbon_id`, `kind`;
 /// annotations `summary` (the message), `value`, `threshold`; `startsAt` the event's `starts_at`;
@@ -24,6 +26,7 @@ final class AlertmanagerPusher: Sendable {
     let logger: Logger
     let zone: Zone
     let target = "alertmanager"
+    let cursorFile: DeliveryCursor
 
     init(url: String, hub: AlertHub, poster: AlertPoster, configuration: AlertDeliveryConfiguration, zone: Zone, logger: Logger) {
         var base = url
@@ -34,6 +37,10 @@ final class AlertmanagerPusher: Sendable {
         self.configuration = configuration
         self.zone = zone
         self.logger = logger
+        cursorFile = DeliveryCursor(kind: "alertmanager", url: url, hub: hub, logger: logger)
+        // Seen for the first time: from the end of the log as it is now (the active set is sent
+        // at start anyway).
+        if cursorFile.load() == nil { cursorFile.save(hub.lastSeq) }
     }
 
     /// Pushes until the hub closes or the task is cancelled.
@@ -44,7 +51,7 @@ final class AlertmanagerPusher: Sendable {
             ticker.cancel()
             hub.unsubscribe(subscription)
         }
-        var cursor = hub.lastSeq
+        var cursor = cursorFile.start(lastSeq: hub.lastSeq)
         var resendDue = true
         let clock = ContinuousClock()
         var lastResend = clock.now
@@ -57,6 +64,7 @@ final class AlertmanagerPusher: Sendable {
             if let last = batch.last {
                 guard await push(batch.compactMap { AlertRecord.parse($0.line) }, sent: &sent) else { return }
                 cursor = last.seq
+                cursorFile.save(cursor)
                 continue
             }
             if resendDue {

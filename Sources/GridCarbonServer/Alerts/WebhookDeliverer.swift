@@ -16,7 +16,7 @@ final class WebhookDeliverer: Sendable {
     let configuration: AlertDeliveryConfiguration
     let logger: Logger
     /// The cursor file.
-    let cursorPath: String
+    let cursor: DeliveryCursor
     /// The metrics label: `webhook:<host:port>`.
     let target: String
 
@@ -26,26 +26,15 @@ final class WebhookDeliverer: Sendable {
         self.poster = poster
         self.configuration = configuration
         self.logger = logger
-        cursorPath = hub.directory + "/" + Self.cursorName(url)
+        cursor = DeliveryCursor(kind: "webhook", url: url, hub: hub, logger: logger)
         target = "webhook:" + Self.hostPort(url)
         // A new webhook starts at the end of the log as it is now (before the daemon takes
         // input), so every event from here on is delivered.
-        if loadCursor() == nil { saveCursor(hub.lastSeq) }
+        if cursor.load() == nil { cursor.save(hub.lastSeq) }
     }
 
-    /// `webhook-<host, port and path with other characters as _, at most 48>-<FNV-1a 64 of the URL>.cursor`
-    static func cursorName(_ url: String) -> String {
-        var rest = Substring(url)
-        if let r = rest.firstRange(of: "://") { rest = rest[r.upperBound...] }
-        if let q = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<q] }
-        let safe = String(rest.unicodeScalars.map { s -> Character in
-            (s.isASCII && (s.properties.isAlphabetic || s.properties.numericType != nil || s == "." || s == "-")) ? Character(s) : "_"
-        }.prefix(48))
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in url.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        let hex = String(h, radix: 16)
-        return "webhook-\(safe)-\(String(repeating: "0", count: 16 - hex.count))\(hex).cursor"
-    }
+    /// `webhook-<name>.cursor` (``DeliveryCursor/fileName(kind:url:)``).
+    static func cursorName(_ url: String) -> String { DeliveryCursor.fileName(kind: "webhook", url: url) }
 
     static func hostPort(_ url: String) -> String {
         var rest = Substring(url)
@@ -55,32 +44,11 @@ final class WebhookDeliverer: Sendable {
         return String(rest)
     }
 
-    /// The last delivered `seq`, or nil when there is no cursor file yet.
-    func loadCursor() -> Int64? {
-        guard Files.exists(cursorPath), let bytes = try? Files.read(cursorPath) else { return nil }
-        return Int64(String(decoding: bytes, as: UTF8.self).filter { $0 != "\n" && $0 != " " })
-    }
-
-    func saveCursor(_ seq: Int64) {
-        do { try Files.writeAtomically(cursorPath, Array("\(seq)\n".utf8), sync: true) } catch {
-            logger.error("webhook cursor not saved; events after it may be delivered again", metadata: ["file": "\(cursorPath)", "error": "\(error)"])
-        }
-    }
-
     /// Delivers until the hub closes or the task is cancelled.
     func run() async {
         let subscription = hub.subscribe()
         defer { hub.unsubscribe(subscription) }
-        var cursor: Int64
-        if let c = loadCursor() { cursor = c } else {
-            cursor = hub.lastSeq
-            saveCursor(cursor)
-        }
-        if cursor > hub.lastSeq {
-            // A cursor from a newer life of the data folder than its log: start at the log's end.
-            cursor = hub.lastSeq
-            saveCursor(cursor)
-        }
+        var cursor = self.cursor.start(lastSeq: hub.lastSeq)
         logger.info("webhook delivery", metadata: ["target": "\(target)", "after": "\(cursor)"])
         var wakes = subscription.wakes.makeAsyncIterator()
         while !Task.isCancelled {
@@ -98,7 +66,7 @@ final class WebhookDeliverer: Sendable {
             for entry in batch where entry.seq > cursor {
                 guard await deliver(entry) else { return }
                 cursor = entry.seq
-                saveCursor(cursor)
+                self.cursor.save(cursor)
                 hub.metrics.lag(target: target, events: hub.lastSeq - cursor)
             }
         }
