@@ -28,9 +28,9 @@ while kill -0 "$gen" 2>/dev/null; do
   echo "$(( $(date +%s) - t0 )) s: RSS ${rss} KiB, ${lines} records" | tee -a "$work/rss.txt"
 done
 kill -TERM "$pid"; wait "$pid" || true
-# The daemon keeps the newest 24 windows of each length for the API; at this rate the simulated
-# clock runs far ahead of the wall clock, so the 24 daily windows fill in minutes, not weeks:
-# memory is at its steady state from then on (also shown from 60 s on).
+# The daemon keeps the newest 24 windows of each length for the API (a bounded cache); at this
+# rate the simulated clock runs ~150 times ahead of the wall clock, so the 24 daily windows fill
+# in minutes, not weeks: the steady state starts then (the spread from 60 s is shown too).
 fill=$(( 24 * 100000 * 96 / rate + 1 ))
 for warm in 60 $(( fill > 60 ? fill : 60 )); do
   awk -v warm="$warm" '{t=$1+0; v=$4+0; if (t>=warm) {n++; if (min==""||v<min) min=v; if (v>max) max=v}} END {printf "soak: from %d s, RSS between %d and %d KiB: spread %.1f %% of the minimum over %d samples\n", warm, min, max, (max-min)*100/min, n}' "$work/rss.txt"
