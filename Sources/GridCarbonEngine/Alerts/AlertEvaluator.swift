@@ -331,8 +331,7 @@ final class AlertEvaluator {
         var budget: Double
         var warnRatio: Double
         var hysteresis: Double
-        var lookbackSlots: Int
-        /// Index of `lookbackSlots` in ``AlertEvaluator/lookbacks``.
+        /// Index of the rule's lookback (in slots) in ``AlertEvaluator/lookbacks``.
         var lookbackIndex: Int
         var lookbackHours: Double
         var key: Int64
@@ -350,7 +349,7 @@ final class AlertEvaluator {
                     guard (r.level == nil || r.level == targets[t].level) && (r.key == nil || r.key == targets[t].name)
                             && (r.period == nil || r.period == period) else { continue }
                     checks.append(Check(rule: ri, target: t, period: pi, forecast: r.kind == .forecast, budget: budget,
-                                        warnRatio: r.warnRatio, hysteresis: r.hysteresis, lookbackSlots: Int(r.lookback / engine.slot),
+                                        warnRatio: r.warnRatio, hysteresis: r.hysteresis,
                                         lookbackIndex: lookbacks.firstIndex(of: Int(r.lookback / engine.slot)) ?? 0,
                                         lookbackHours: Double(r.lookback) / Double(Time.microsPerHour),
                                         key: Self.alertKey(rule: ri, item: Int64(t), sub: pi)))
@@ -402,7 +401,7 @@ final class AlertEvaluator {
                                 let periodEnd = check.period == 0 ? ends.0 : check.period == 1 ? ends.1 : ends.2
                                 let firing = current > 0
                                 if !firing && value >= check.budget { continue }
-                                let (rate, projected) = Self.projection(toDate: value, trailing: tr[check.target * nl + check.lookbackIndex],
+                                let (rate, projected) = Self.projection(toDate: value, trailing: Self.kg(milli: tr[check.target * nl + check.lookbackIndex]),
                                                                         lookbackHours: check.lookbackHours, end: end, periodEnd: periodEnd)
                                 if firing ? (value < check.budget && projected < check.budget * (1 - check.hysteresis))
                                           : (projected >= check.budget && rate > 0) {
@@ -422,7 +421,7 @@ final class AlertEvaluator {
             let check = checks[c]
             let periodEnd = check.period == 0 ? ends.0 : check.period == 1 ? ends.1 : ends.2
             if check.forecast {
-                evaluateForecast(c, check, slot: s, end: end, periodEnd: periodEnd)
+                evaluateForecast(c, check, end: end, periodEnd: periodEnd)
             } else {
                 evaluateBudget(c, check, end: end)
             }
@@ -435,10 +434,11 @@ final class AlertEvaluator {
         value >= check.budget ? 2 : value >= check.warnRatio * check.budget ? 1 : 0
     }
 
-    /// A forecast: the trailing rate (kg/h) and the period total it projects.
+    /// A forecast: the trailing rate (kg/h, from the `trailing` kg of the lookback) and the period
+    /// total it projects.
     @inline(__always)
-    static func projection(toDate: Double, trailing: Int64, lookbackHours: Double, end: Micros, periodEnd: Micros) -> (rate: Double, projected: Double) {
-        let rate = Double(trailing) / 1_000_000 / lookbackHours
+    static func projection(toDate: Double, trailing: Double, lookbackHours: Double, end: Micros, periodEnd: Micros) -> (rate: Double, projected: Double) {
+        let rate = trailing / lookbackHours
         let remaining = Double(periodEnd - end) / Double(Time.microsPerHour)
         return (rate, toDate + rate * remaining)
     }
@@ -465,14 +465,14 @@ final class AlertEvaluator {
         }
     }
 
-    func evaluateForecast(_ c: Int, _ check: Check, slot s: Int64, end: Micros, periodEnd: Micros) {
+    func evaluateForecast(_ c: Int, _ check: Check, end: Micros, periodEnd: Micros) {
         let t = check.target
         let toDateValue = toDate[t * 3 + check.period]
         let firing = checkLevel[c] > 0
         // Nothing to decide: no alert while the budget is reached already, and a firing one
         // resolves only below the band.
         if !firing && toDateValue >= check.budget { return }
-        let (rate, projected) = Self.projection(toDate: toDateValue, trailing: trailing[t * lookbacks.count + check.lookbackIndex],
+        let (rate, projected) = Self.projection(toDate: toDateValue, trailing: trailingSum(target: t, lookback: check.lookbackIndex),
                                                 lookbackHours: check.lookbackHours, end: end, periodEnd: periodEnd)
         if !firing {
             guard projected >= check.budget && rate > 0 else { return }
@@ -553,7 +553,7 @@ final class AlertEvaluator {
     /// The emissions of `target` over the lookback `j` (``lookbacks``) up to the slot just closed.
     @inline(__always)
     func trailingSum(target t: Int, lookback j: Int) -> Double {
-        Double(trailing[t * lookbacks.count + j]) / 1_000_000
+        Self.kg(milli: trailing[t * lookbacks.count + j])
     }
 
     /// Kilograms as whole milligrams, the unit of the trailing sums: integer sums come out the same
@@ -563,6 +563,10 @@ final class AlertEvaluator {
         let x = (kg * 1_000_000).rounded()
         return x.isFinite ? Int64(max(-4e18, min(4e18, x))) : 0
     }
+
+    /// Milligrams back to kilograms.
+    @inline(__always)
+    static func kg(milli: Int64) -> Double { Double(milli) / 1_000_000 }
 
     /// Ring position of slot `s`.
     @inline(__always)
