@@ -40,29 +40,29 @@ public enum AlertConfig {
         do { root = try JSONSerialization.jsonObject(with: Data(JSONScan.nulling(bytes, at: ["alerts", "rules"]))) } catch {
             throw AlertConfigError(path: path, line: nil, message: "not valid JSON")
         }
-        // Line numbers are only needed for an error: the scan runs then.
-        let locator = LazyLocator(text: text)
+        // Line numbers are only needed for an error: the text is walked then.
+        func line(_ path: [String]) -> Int? { JSONScan.line(bytes, of: path) }
         var settings = AlertSettings()
         guard let object = root as? [String: Any], let alerts = object["alerts"] else {
             if let b = budgetsOverride { settings.budgets = try loadBudgets(path: b) }
             return settings
         }
         guard let a = alerts as? [String: Any] else {
-            throw AlertConfigError(path: path, line: locator.line(of: ["alerts"]), message: "alerts must be an object")
+            throw AlertConfigError(path: path, line: line(["alerts"]), message: "alerts must be an object")
         }
         if a["rules"] != nil {
             let found: JSONScan.ObjectArray
             do { found = try JSONScan.objectArray(bytes, at: ["alerts", "rules"]) } catch {
-                throw AlertConfigError(path: path, line: Self.line(bytes, error.offset), message: "not valid JSON: \(error.message)")
+                throw AlertConfigError(path: path, line: JSONScan.line(bytes, at: error.offset), message: "not valid JSON: \(error.message)")
             }
             guard case .elements(let list) = found else {
-                throw AlertConfigError(path: path, line: locator.line(of: ["alerts", "rules"]), message: "alerts.rules must be an array of rule objects")
+                throw AlertConfigError(path: path, line: line(["alerts", "rules"]), message: "alerts.rules must be an array of rule objects")
             }
             settings.rules.reserveCapacity(list.count)
             for (i, item) in list.enumerated() {
                 let at = ["alerts", "rules", "\(i)"]
                 func fail(_ key: String?, _ why: String) -> AlertConfigError {
-                    AlertConfigError(path: path, line: locator.line(of: key.map { at + [$0] } ?? at) ?? locator.line(of: at), message: "rule \(i + 1): \(why)")
+                    AlertConfigError(path: path, line: line(key.map { at + [$0] } ?? at) ?? line(at), message: "rule \(i + 1): \(why)")
                 }
                 guard let members = item.members else { throw fail(nil, "a rule is a JSON object") }
                 if let k = members.lazy.map(\.key).filter({ !ruleKeys.contains($0) }).min() {
@@ -117,26 +117,21 @@ public enum AlertConfig {
             }
             if let p = settings.problem(engine: engine) {
                 let at = ["alerts", "rules", "\(p.index)"]
-                throw AlertConfigError(path: path, line: locator.line(of: at), message: "rule \(p.index + 1): \(p.message)")
+                throw AlertConfigError(path: path, line: line(at), message: "rule \(p.index + 1): \(p.message)")
             }
         }
         for k in a.keys.sorted() where k != "rules" && k != "budgets" && !serverKeys.contains(k) {
-            throw AlertConfigError(path: path, line: locator.line(of: ["alerts", k]), message: "unknown key alerts.\(k)")
+            throw AlertConfigError(path: path, line: line(["alerts", k]), message: "unknown key alerts.\(k)")
         }
         var budgetsPath = budgetsOverride
         if budgetsPath == nil, let b = a["budgets"] {
             guard let s = b as? String else {
-                throw AlertConfigError(path: path, line: locator.line(of: ["alerts", "budgets"]), message: "alerts.budgets must be the path of a CSV file")
+                throw AlertConfigError(path: path, line: line(["alerts", "budgets"]), message: "alerts.budgets must be the path of a CSV file")
             }
             budgetsPath = s.hasPrefix("/") ? s : (Files.dirname(of: path) + "/" + s)
         }
         if let b = budgetsPath { settings.budgets = try loadBudgets(path: b) }
         return settings
-    }
-
-    /// The line of byte `offset` in `bytes`.
-    static func line(_ bytes: [UInt8], _ offset: Int) -> Int {
-        bytes[..<min(offset, bytes.count)].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
     }
 
     /// Keys of `alerts` read by the server (subscribers).
@@ -196,78 +191,6 @@ public enum AlertConfig {
         while let c = s.last, c == 0x20 || c == 0x09 { s = s.dropLast() }
         return s
     }
-}
-
-/// A ``JSONLocator`` built on first use.
-final class LazyLocator {
-    let text: String
-    lazy var locator = JSONLocator(text: text)
-    init(text: String) { self.text = text }
-    func line(of path: [String]) -> Int? { locator.line(of: path) }
-}
-
-/// Finds the line of a value in JSON text by its path of object keys and array indices.
-struct JSONLocator {
-    /// Line of each value, by path joined with "\u{0}".
-    var lines: [String: Int] = [:]
-
-    init(text: String) {
-        // Stack of containers: for objects the current key, for arrays the current index.
-        enum Frame { case object(String?), array(Int) }
-        var stack: [Frame] = []
-        var line = 1
-        var inString = false, escaped = false
-        var current = ""
-        var lastString: String?
-        func path() -> [String] {
-            stack.map { f in
-                switch f {
-                case .object(let k): return k ?? ""
-                case .array(let i): return String(i)
-                }
-            }
-        }
-        func mark() {
-            // A value starts here: record the line for the current path.
-            let p = path().joined(separator: "\u{0}")
-            if lines[p] == nil { lines[p] = line }
-        }
-        for c in text {
-            if c == "\n" { line += 1 }
-            if inString {
-                if escaped { escaped = false; current.append(c); continue }
-                if c == "\\" { escaped = true; continue }
-                if c == "\"" { inString = false; lastString = current; continue }
-                current.append(c)
-                continue
-            }
-            switch c {
-            case "\"":
-                inString = true; current = ""
-                if case .array = stack.last { mark() }
-            case "{", "[":
-                if !stack.isEmpty { mark() }
-                stack.append(c == "{" ? .object(nil) : .array(0))
-                lastString = nil
-            case "}", "]":
-                stack.removeLast()
-                lastString = nil
-            case ":":
-                if case .object = stack.last, let k = lastString {
-                    stack[stack.count - 1] = .object(k)
-                    mark()
-                }
-                lastString = nil
-            case ",":
-                if case .array(let i) = stack.last { stack[stack.count - 1] = .array(i + 1) }
-                lastString = nil
-            default:
-                if case .array = stack.last, !c.isWhitespace { mark() }
-            }
-        }
-    }
-
-    func line(of path: [String]) -> Int? { lines[path.joined(separator: "\u{0}")] }
 }
 
 extension AlertConfig {

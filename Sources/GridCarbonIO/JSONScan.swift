@@ -27,6 +27,18 @@ public enum JSONScan {
         }
     }
 
+    /// The line (from 1) where the value at `path` starts; array elements by their index
+    /// (`["alerts", "rules", "2"]`). For error messages: it walks the text each time.
+    public static func line(_ text: [UInt8], of path: [String]) -> Int? {
+        guard let start = text.withUnsafeBufferPointer({ value($0, at: path) }) else { return nil }
+        return line(text, at: start)
+    }
+
+    /// The line (from 1) of byte `offset`.
+    public static func line(_ text: [UInt8], at offset: Int) -> Int {
+        text[..<min(offset, text.count)].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+    }
+
     /// `text` with the value at `path` replaced by `null` (a JSON reader that skips nulls then sees
     /// no value there); `text` itself when there is none.
     public static func nulling(_ text: [UInt8], at path: [String]) -> [UInt8] {
@@ -38,21 +50,37 @@ public enum JSONScan {
 
     // MARK: - Walking
 
-    /// Index of the first byte of the value at `path`.
+    /// Index of the first byte of the value at `path` (object keys, or array indices in decimal).
     static func value(_ p: UnsafeBufferPointer<UInt8>, at path: [String]) -> Int? {
         var at = skipSpace(p, 0)
         for name in path {
-            guard at < p.count, p[at] == UInt8(ascii: "{") else { return nil }
-            let wanted = Array(name.utf8)
+            guard at < p.count else { return nil }
             var found: Int?
-            members(p, object: at) { key, value in
-                if p[key].elementsEqual(wanted) { found = value; return false }
-                return true
+            if p[at] == UInt8(ascii: "{") {
+                let wanted = Array(name.utf8)
+                members(p, object: at) { key, value in
+                    if p[key].elementsEqual(wanted) { found = value; return false }
+                    return true
+                }
+            } else if p[at] == UInt8(ascii: "["), let index = Int(name), index >= 0 {
+                found = element(p, array: at, index)
             }
             guard let f = found else { return nil }
             at = f
         }
         return at < p.count ? at : nil
+    }
+
+    /// Index of the first byte of element `index` of the array opening at `open`.
+    static func element(_ p: UnsafeBufferPointer<UInt8>, array open: Int, _ index: Int) -> Int? {
+        var i = skipSpace(p, open + 1)
+        guard i < p.count, p[i] != UInt8(ascii: "]") else { return nil }
+        for _ in 0..<index {
+            i = skipSpace(p, skipValue(p, i))
+            guard i < p.count, p[i] == UInt8(ascii: ",") else { return nil }
+            i = skipSpace(p, i + 1)
+        }
+        return i < p.count ? i : nil
     }
 
     /// Calls `body` with the key's byte range (inside the quotes) and the value's first index for

@@ -36,7 +36,11 @@ import Testing
         #expect(value(["fsync"]) == "12.5e-1")
         #expect(value(["alerts", "rules"]) == #"[{"name": "r", "kind": "budget"}, {"name": "s,{", "kind": "intensity"}]"#)
         #expect(value(["tricky", "nested"]) == #"[{"x": 1}, "]"]"#)
-        #expect(value(["alerts", "rules", "0"]) == nil)
+        // Array elements by index (the line numbers of rule errors use them); none past the end.
+        #expect(value(["alerts", "rules", "0"]) == #"{"name": "r", "kind": "budget"}"#)
+        #expect(value(["alerts", "rules", "1", "name"]) == #""s,{""#)
+        #expect(value(["alerts", "rules", "2"]) == nil && value(["alerts", "rules", "x"]) == nil && value(["zone", "0"]) == nil)
+        #expect(JSONScan.line(Self.text, of: ["alerts", "rules", "1"]) == 4 && JSONScan.line(Self.text, of: ["fsync"]) == 8)
         let nulled = String(decoding: JSONScan.nulling(Self.text, at: ["alerts", "rules"]), as: UTF8.self)
         #expect(nulled.contains("\"rules\": null,\n") && !nulled.contains("\"kind\""))
         #expect(JSONScan.nulling(Self.text, at: ["absent"]) == Self.text)
@@ -88,7 +92,7 @@ import Testing
     }
 
     @Test func agreesWithFoundationOnMutatedRules() throws {
-        var mix = TrailingSumTests.Mix(state: 2026)
+        var mix = SplitMix(seed: 2026)
         let base = Array(Self.base.utf8)
         var disagreements: [String] = []
         var accepted = 0
