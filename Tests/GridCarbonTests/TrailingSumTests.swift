@@ -6,19 +6,6 @@ import Testing
 /// gaps and lookbacks, they equal the sums recomputed from the ring (what a restore does), and the
 /// exact sums of the slot values to within half a milligram a slot.
 @Suite struct TrailingSumTests {
-    /// Deterministic pseudo-random numbers (SplitMix64).
-    struct Mix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    }
-
     @Test(arguments: [1, 7, 42])
     func keptSumsEqualRecomputedOnesThroughGaps(seed: UInt64) throws {
         var short = AlertRule(name: "forecast-1h", kind: .forecast)
@@ -29,7 +16,7 @@ import Testing
                                                            Budget(level: .enterprise, key: "E2", period: .day, kg: 1e9)])
         let a = try #require(h.engine.alerts)
         #expect(a.lookbacks == [4, 12] && a.ringSize == 12 && a.targets.count == 2)
-        var mix = Mix(state: seed)
+        var mix = SplitMix(seed: seed)
         var history: [Int64: [Double]] = [:]   // slot → value per target
         var s: Int64 = 1_000
         for step in 0..<400 {
@@ -53,4 +40,9 @@ import Testing
             s += 1
         }
     }
+}
+
+extension SplitMix {
+    /// A uniform double in [0, 1).
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
