@@ -38,9 +38,6 @@ final class AlertmanagerPusher: Sendable {
         self.zone = zone
         self.logger = logger
         cursorFile = DeliveryCursor(kind: "alertmanager", url: url, hub: hub, logger: logger)
-        // Seen for the first time: from the end of the log as it is now (the active set is sent
-        // at start anyway).
-        if cursorFile.load() == nil { cursorFile.save(hub.lastSeq) }
     }
 
     /// Pushes until the hub closes or the task is cancelled.

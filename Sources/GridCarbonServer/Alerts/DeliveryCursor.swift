@@ -8,9 +8,12 @@ struct DeliveryCursor: Sendable {
     let logger: Logger
 
     /// The cursor of `kind` (`webhook`, `alertmanager`) for `url` in the alert log folder of `hub`.
+    /// A subscriber seen for the first time starts at the end of the log as it is now (made before
+    /// the daemon takes input, so every event from here on reaches it).
     init(kind: String, url: String, hub: AlertHub, logger: Logger) {
         path = hub.directory + "/" + Self.fileName(kind: kind, url: url)
         self.logger = logger
+        if load() == nil { save(hub.lastSeq) }
     }
 
     /// `<kind>-<host, port and path with other characters as _, at most 48>-<FNV-1a 64 of the URL>.cursor`

@@ -28,9 +28,6 @@ final class WebhookDeliverer: Sendable {
         self.logger = logger
         cursor = DeliveryCursor(kind: "webhook", url: url, hub: hub, logger: logger)
         target = "webhook:" + Self.hostPort(url)
-        // A new webhook starts at the end of the log as it is now (before the daemon takes
-        // input), so every event from here on is delivered.
-        if cursor.load() == nil { cursor.save(hub.lastSeq) }
     }
 
     /// `webhook-<name>.cursor` (``DeliveryCursor/fileName(kind:url:)``).
