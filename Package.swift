@@ -44,12 +44,20 @@ let package = Package(
         // Deterministic engine: parsing, watermark, spans, slots, windows.
         .target(name: "GridCarbonEngine", dependencies: ["GridCarbonModel"], swiftSettings: hot),
         // I/O around the engine: zstd, line readers, aggregate files, side outputs.
-        .target(name: "GridCarbonIO", dependencies: ["GridCarbonEngine", "GridCarbonModel", "CZstd"], swiftSettings: strict),
+        .target(
+            name: "GridCarbonIO",
+            dependencies: [
+                "GridCarbonEngine", "GridCarbonModel", "CZstd",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // The daemon: engine host on a serial queue, write-ahead log, TCP and HTTP ingest, metrics.
         .target(
             name: "GridCarbonServer",
             dependencies: [
                 "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "CMallocTuning",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
