@@ -8,7 +8,8 @@ import Glibc
 #endif
 
 /// The daemon's checkpoints: `<data>/checkpoint/checkpoint-<LSN, 20 digits>.bin`, the newest two
-/// kept (the log from the older one on stays, so a damaged newest one falls back to it).
+/// kept (the log from the older one on stays, so a damaged newest one falls back to it). One that
+/// does not restore is renamed `….bin.damaged` and no longer counts.
 ///
 /// File layout (little-endian, ``ByteSink``): `GCHOST02`; the LSN the checkpoint is taken at; the
 /// side-output segment and its three files' sizes (rejected, late, anomalies); the registry
@@ -84,7 +85,11 @@ struct CheckpointStore {
                     return loaded
                 }
             } catch {
-                logger.warning("skipping checkpoint that does not restore", metadata: ["file": "\(file.name)", "error": "\(error)"])
+                // Set aside, so that it no longer counts among the two kept (the log stays from the
+                // older one on) and an operator can look at it.
+                let aside = "\(directory)/\(file.name).damaged"
+                rename("\(directory)/\(file.name)", aside)
+                logger.warning("skipping checkpoint that does not restore; moved aside", metadata: ["file": "\(aside)", "error": "\(error)"])
             }
         }
         return nil

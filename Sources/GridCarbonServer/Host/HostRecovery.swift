@@ -51,8 +51,11 @@ struct HostRecovery {
         }
         let from = state.checkpointLSN
         let segments = try storage.segments()
-        if from > 0, let first = segments.first, first > from {
-            throw HostError(.missingLogSegments, "the write-ahead log starts at \(first) but the checkpoint needs it from \(from): log segments are missing")
+        // Without a checkpoint that loads, the log must start at 0.
+        if let first = segments.first, first > from {
+            throw HostError(.missingLogSegments, from > 0
+                ? "the write-ahead log starts at \(first) but the checkpoint needs it from \(from): log segments are missing"
+                : "no checkpoint loads and the write-ahead log starts at \(first), not 0: the state before it is lost; restore a checkpoint (see the warnings above) or start with an empty data folder")
         }
         state.walEnd = try WriteAheadLog.recover(storage: storage, from: from) { after, payload in
             // Side outputs are named after the segment an entry is in, and rewritten on replay.
