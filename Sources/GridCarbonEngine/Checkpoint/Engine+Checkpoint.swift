@@ -434,7 +434,4 @@ extension Engine {
     }
 }
 
-private func hex(_ v: UInt32) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: 8 - s.count) + s
-}
+private func hex(_ v: UInt32) -> String { SequenceName.zeroPadded(v, width: 8, radix: 16) }

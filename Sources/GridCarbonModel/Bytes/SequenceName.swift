@@ -18,8 +18,7 @@ public struct SequenceName: Sendable, Hashable {
     /// The name of number `n` (`n >= 0`).
     public func name(_ n: Int64) -> String {
         precondition(n >= 0, "sequence numbers are not negative")
-        let digits = String(n)
-        return prefix + String(repeating: "0", count: max(0, width - digits.count)) + digits + suffix
+        return prefix + Self.zeroPadded(n, width: width) + suffix
     }
 
     /// The number in `name`, or nil when it is not a name of this sequence.
@@ -28,6 +27,12 @@ public struct SequenceName: Sendable, Hashable {
         let digits = name.utf8.dropFirst(prefix.utf8.count).dropLast(suffix.utf8.count)
         guard digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         return Int64(Substring(digits))
+    }
+
+    /// `n` in `radix`, left-padded with zeros to `width` digits (`n >= 0`).
+    public static func zeroPadded<T: BinaryInteger>(_ n: T, width: Int, radix: Int = 10) -> String {
+        let digits = String(n, radix: radix)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
     /// The names of this sequence among `names`, with their numbers, in number order.
