@@ -193,7 +193,7 @@ struct SimulateCommand: ParsableCommand {
         let answer = try client.readLine()
         let seconds = Clock.monotonic() - start
         if Clock.stderrIsTerminal { printError("\r\u{1B}[K") }
-        printError("simulate: sent \(summary.lines) lines to \(url) in \(Self.fixed(seconds, 2)) s: \(Self.fixed(Double(summary.lines) / seconds / 1e6, 2)) M lines/s durable; daemon answered '\(answer)'\n")
+        printError("simulate: sent \(summary.lines) lines to \(url) in \(NumberFormat.fixed(seconds, decimals: 2)) s: \(NumberFormat.fixed(Double(summary.lines) / seconds / 1e6, decimals: 2)) M lines/s durable; daemon answered '\(answer)'\n")
         guard answer.hasPrefix("ok ") else { throw ExitCode(1) }
     }
 
@@ -223,23 +223,13 @@ struct SimulateCommand: ParsableCommand {
         if s.resets > 0 || s.gaps > 0 { msg += "; \(s.resets) resets, \(s.gaps) gaps" }
         msg += "\n"
         let rate = s.seconds > 0 ? Double(s.lines) / s.seconds : 0
-        msg += "  \(Self.fixed(s.seconds, 2)) s, \(Self.fixed(rate / 1e6, 2)) M lines/s, \(Self.fixed(Double(s.bytes) / 1_048_576, 1)) MiB of records\n"
+        msg += "  \(NumberFormat.fixed(s.seconds, decimals: 2)) s, \(NumberFormat.fixed(rate / 1e6, decimals: 2)) M lines/s, \(NumberFormat.fixed(Double(s.bytes) / 1_048_576, decimals: 1)) MiB of records\n"
         if let r = s.registryPath { msg += "  wrote \(r == "-" ? "registry to standard output" : r)\n" }
         if let r = s.recordsPath { msg += "  wrote \(r == "-" ? "records to standard output" : r)\n" }
         if o.end > now + 15 * Time.microsPerMinute {
             msg += "  note: the records run past the current time; the engine rejects records more than 15 min ahead of its clock as future_timestamp\n"
         }
         printError(msg)
-    }
-
-    private static func fixed(_ v: Double, _ decimals: Int) -> String {
-        var p = 1.0
-        for _ in 0..<decimals { p *= 10 }
-        let scaled = Int64((v * p).rounded())
-        let whole = scaled / Int64(p), frac = scaled % Int64(p)
-        var f = String(frac)
-        while f.count < decimals { f = "0" + f }
-        return decimals == 0 ? String(whole) : "\(whole).\(f)"
     }
 }
 
