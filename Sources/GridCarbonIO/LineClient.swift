@@ -13,8 +13,9 @@ import Darwin
 /// stored property is set still runs `deinit`, so the initializer never closes the socket itself:
 /// a second `close` could close a descriptor another thread has just been given.
 public final class LineClient {
-    /// The host and port connected to.
+    /// The host connected to, as given.
     public let host: String
+    /// The port connected to.
     public let port: UInt16
     /// The connected socket.
     public let fd: Int32

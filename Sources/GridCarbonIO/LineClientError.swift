@@ -21,6 +21,7 @@ public struct LineClientError: CategorizedError {
         /// The connection ended (closed by the peer, a failed or timed-out read) before a newline.
         public static let closedBeforeLine = Code(base: .closedBeforeLine)
 
+        /// What the code means, for messages.
         public var description: String {
             switch base {
             case .cannotResolve: "cannot resolve"
@@ -30,17 +31,21 @@ public struct LineClientError: CategorizedError {
         }
     }
 
+    /// What went wrong.
     public let code: Code
-    /// The host and port of the connection.
+    /// The host of the connection, as given.
     public let host: String
+    /// The port of the connection.
     public let port: UInt16
     /// The system's error number, when a system call failed.
     public let errno: Int32?
     /// With ``Code/closedBeforeLine``: the bytes that arrived before the connection ended.
     public let received: [UInt8]
+    /// Where the error was thrown.
     public let file: String
     public let line: Int
 
+    /// An error of `code` on the connection to `host`:`port`.
     public init(code: Code, host: String, port: UInt16, errno: Int32? = nil, received: [UInt8] = [],
                 file: String = #fileID, line: Int = #line) {
         self.code = code
@@ -58,6 +63,7 @@ public struct LineClientError: CategorizedError {
     /// A network peer that is not there or hangs up is a problem of the input side: exit status 1.
     public var category: FailureCategory { .badInput }
 
+    /// `host:port: what went wrong: the system's message`, and for a line cut short what arrived.
     public var description: String {
         var s = "\(host):\(port): \(code)"
         if let systemMessage { s += ": \(systemMessage)" }
