@@ -10,17 +10,15 @@ extension Engine {
         let old = alerts
         let fresh = settings.isEmpty ? nil : AlertEvaluator(settings: settings, engine: self.settings, registry: registry, sink: sink)
         if let old {
-            var w = AlertStateWriter()
+            var w = ByteWriter()
             old.encode(&w)
             if let fresh {
-                var r = AlertStateReader(bytes: w.bytes)
                 // The bytes were written just now by this build: they decode.
-                try! fresh.decode(&r, apply: true)
+                try! ByteReader.read(w.bytes, context: "alert state") { try fresh.decode(&$0, apply: true) }
                 fresh.resolveOrphans(from: old, at: watermark)
             } else {
                 let gone = AlertEvaluator(settings: old.settings, engine: self.settings, registry: registry, sink: sink)
-                var r = AlertStateReader(bytes: w.bytes)
-                try! gone.decode(&r, apply: true)
+                try! ByteReader.read(w.bytes, context: "alert state") { try gone.decode(&$0, apply: true) }
                 for k in gone.active.keys.sorted() {
                     let a = gone.active[k]!
                     gone.resolve(k, value: a.value, windowStart: a.windowStart, windowEnd: a.windowEnd, at: max(watermark, a.startsAt),
@@ -44,10 +42,9 @@ extension Engine {
         alertSeqCarry = old.alertSeqCarry
         guard let a = old.alerts else { return }
         let fresh = AlertEvaluator(settings: a.settings, engine: settings, registry: registry, sink: sink)
-        var w = AlertStateWriter()
+        var w = ByteWriter()
         a.encode(&w)
-        var r = AlertStateReader(bytes: w.bytes)
-        try! fresh.decode(&r, apply: true)
+        try! ByteReader.read(w.bytes, context: "alert state") { try fresh.decode(&$0, apply: true) }
         if fresh.tracksMeters {
             // Meter indices changed: only the map says whose time is whose.
             for i in fresh.lastSeen.indices { fresh.lastSeen[i] = Time.distantPast }

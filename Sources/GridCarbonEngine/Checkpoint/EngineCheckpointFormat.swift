@@ -33,7 +33,7 @@ import GridCarbonModel
 /// - `FACT`: region count; per region its real-time factors (count; start, end, value) and mix
 ///   records in arrival order (count; start, end, source, mwh).
 /// - `TOTL`: day, month, year ids, profile count, then day, month and year (energy, co2) per profile.
-/// - `ALRT` (optional): byte length, then the alert evaluator's state by names (Engine+Alerts.swift).
+/// - `ALRT` (optional): byte length, then the alert evaluator's state by names (Alerts/State/).
 /// - `END.`
 ///
 /// Pool indices, bucket links and caches are not written: restore rebuilds the links and leaves the

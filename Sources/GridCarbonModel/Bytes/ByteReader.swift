@@ -21,6 +21,14 @@ public struct ByteReader {
         self.context = context
     }
 
+    /// Runs `body` with a reader over `bytes` (kept alive for the call).
+    public static func read<T>(_ bytes: [UInt8], context: String = "", _ body: (inout ByteReader) throws -> T) rethrows -> T {
+        try bytes.withUnsafeBytes { p in
+            var r = ByteReader(p, context: context)
+            return try body(&r)
+        }
+    }
+
     /// Bytes not read yet.
     public var remaining: Int { end - at }
 

@@ -4,7 +4,7 @@ import GridCarbonModel
 /// evaluator to the next on a reload.
 extension AlertEvaluator {
     /// Writes the state by names (see ``Engine/configureAlerts(_:)``).
-    func encode(_ w: inout AlertStateWriter) {
+    func encode(_ w: inout ByteWriter) {
         w.i64(seq)
         let keys = active.keys.sorted()
         w.i64(Int64(keys.count))
@@ -53,7 +53,7 @@ extension AlertEvaluator {
     }
 
     /// Reads ``encode(_:)``'s bytes; with `apply`, keeps what matches the rules and budgets here.
-    func decode(_ r: inout AlertStateReader, apply: Bool) throws {
+    func decode(_ r: inout ByteReader, apply: Bool) throws {
         let savedSeq = try r.i64()
         var keyByName: [Level: [String: Int32]] = [:]
         func keyIndex(_ level: Level, _ name: String) -> Int32? {
@@ -70,7 +70,7 @@ extension AlertEvaluator {
         var ruleIndex: [String: Int] = [:]
         for (i, rule) in settings.rules.enumerated() { ruleIndex[rule.name] = i }
         var restored: [Int64: Active] = [:]
-        let n = try r.count()
+        let n = try r.count(each: 1, "entries")
         for _ in 0..<n {
             let ruleName = try r.string(), sub = Int(try r.i64())
             let id = try r.string(), sevRank = try r.i64(), levelRaw = try r.i64(), key = try r.string()
@@ -111,11 +111,11 @@ extension AlertEvaluator {
         let d = try r.i64(), mo = try r.i64(), y = try r.i64()
         var restoredTargets = Set<Int>()
         var sums = toDate, ringValues = ring, ringSlots = ringSlot
-        let nt = try r.count()
+        let nt = try r.count(each: 1, "entries")
         for _ in 0..<nt {
             let levelRaw = try r.i64(), name = try r.string()
             let periods = [try r.f64(), try r.f64(), try r.f64()]
-            let ne = try r.count()
+            let ne = try r.count(each: 1, "entries")
             var entries: [(Int64, Double)] = []
             for _ in 0..<ne { entries.append((try r.i64(), try r.f64())) }
             guard let level = Level(rawValue: Int(levelRaw)) else { throw AlertStateError.corrupt("budget target \(name)") }
@@ -128,14 +128,14 @@ extension AlertEvaluator {
                 if s > ringSlots[i] { ringValues[i] = v; ringSlots[i] = s }
             }
         }
-        let nm = try r.count()
+        let nm = try r.count(each: 1, "entries")
         var seenValues: [Micros] = []
         for _ in 0..<nm { seenValues.append(try r.i64()) }
-        let ns = try r.count()
+        let ns = try r.count(each: 1, "entries")
         var pending = silentPending, evaluated = silentEvaluated
         for _ in 0..<ns {
             let name = try r.string(), ev = try r.i64()
-            let ne = try r.count()
+            let ne = try r.count(each: 1, "entries")
             var entries: [Micros: [Int32]] = [:]
             for _ in 0..<ne {
                 let e = try r.i64()
@@ -147,11 +147,11 @@ extension AlertEvaluator {
                 pending[i] = entries; evaluated[i] = ev
             }
         }
-        let nq = try r.count()
+        let nq = try r.count(each: 1, "entries")
         var qualityValues = quality
         for _ in 0..<nq {
             let len = try r.i64()
-            let nr = try r.count()
+            let nr = try r.count(each: 1, "entries")
             var list: [QualityCounts] = []
             for _ in 0..<nr {
                 let w = try r.i64()

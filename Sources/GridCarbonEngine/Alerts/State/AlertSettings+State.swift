@@ -3,7 +3,7 @@ import GridCarbonModel
 /// The rules and budgets in force, in the alert state of the engine checkpoint.
 extension AlertSettings {
     /// Writes every rule and budget, field by field.
-    func encode(_ w: inout AlertStateWriter) {
+    func encode(_ w: inout ByteWriter) {
         w.i64(Int64(rules.count))
         for r in rules {
             w.string(r.name); w.string(r.kind.rawValue); w.string(r.severity.rawValue)
@@ -16,9 +16,9 @@ extension AlertSettings {
     }
 
     /// Reads ``encode(_:)``'s bytes.
-    static func decode(_ r: inout AlertStateReader) throws -> AlertSettings {
+    static func decode(_ r: inout ByteReader) throws -> AlertSettings {
         var s = AlertSettings()
-        for _ in 0..<(try r.count()) {
+        for _ in 0..<(try r.count(each: 1, "entries")) {
             let name = try r.string()
             guard let kind = AlertKind(rawValue: try r.string()), let severity = AlertSeverity(rawValue: try r.string()) else {
                 throw AlertStateError.corrupt("rule \(name)")
@@ -38,7 +38,7 @@ extension AlertSettings {
             rule.maxAnomalyRate = rate.isNaN ? nil : rate
             s.rules.append(rule)
         }
-        for _ in 0..<(try r.count()) {
+        for _ in 0..<(try r.count(each: 1, "entries")) {
             let level = try r.i64(), key = try r.string(), period = try r.string(), kg = try r.f64()
             guard let l = Level(rawValue: Int(level)), let p = BudgetPeriod(rawValue: period) else { throw AlertStateError.corrupt("budget \(key)") }
             s.budgets.append(Budget(level: l, key: key, period: p, kg: kg))
