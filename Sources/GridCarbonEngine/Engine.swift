@@ -16,20 +16,11 @@ public final class Engine {
     public internal(set) var factors: FactorBook
     public let sink: EngineSink
     let parser: LineParser
+    /// The scalars that change with every record (Engine+HotState.swift).
+    let hot: UnsafeMutablePointer<EngineHotState>
 
-    /// Wall clock for the `future_timestamp` rule; set by the owner.
-    public var now: Micros
-    public internal(set) var counts = LineCounts()
-    /// Accepted lines by record kind (metrics).
-    public internal(set) var acceptedByKind = KindCounts()
-    /// The watermark `W` (§3.4).
-    public internal(set) var watermark: Micros = Time.distantPast
-    /// Largest meter-record timestamp seen (`end` for `i`).
-    public internal(set) var maxEventTime: Micros = Time.distantPast
     /// Source names for side outputs (`records.csv`, `tcp:10.0.0.5:41234`).
     public internal(set) var sourceNames: [String] = []
-    /// Windows written so far.
-    public internal(set) var windowsClosed = 0
 
     // Per meter.
     let meterCount: Int
@@ -52,13 +43,6 @@ public final class Engine {
         var kind: UInt8     // 0 = register, 1 = interval, `dead` once processed
     }
     static let dead: UInt8 = 0xFF
-    var pool: UnsafeMutablePointer<Pending>
-    var poolCapacity: Int
-    var poolUsed = 0
-    var freeHead: Int32 = -1
-    public internal(set) var pendingCount = 0
-    /// Items still linked in a bucket: pending ones, and processed ones not yet unlinked.
-    var linkedCount = 0
 
     // Calendar queue of pending items, one bucket per second of their key, linked through the
     // pool (no allocation per record, and no bucket keeps memory once it is empty).
@@ -69,12 +53,9 @@ public final class Engine {
     let slotLen: Int64
     let offset: Int64
     let horizon: Int64
-    /// Slots with index below this are closed.
-    var closedBefore: Int64 = Int64.min / 8
     let ringSize: Int
     let cells: UnsafeMutablePointer<Double>
     let touched: UnsafeMutablePointer<Bool>
-    var touchedCount = 0
 
     // Windows.
     let windowLens: [Int64]
@@ -82,9 +63,7 @@ public final class Engine {
     var spare: [WindowAccumulator] = []
     /// Per window length, the accumulator used last (most spans of a meter land in the same one).
     let recent: UnsafeMutablePointer<WindowAccumulator?>
-    /// The slot and, per window length, the window the last span fell in, as `[start, end)` in
-    /// UTC micros: consecutive spans mostly fall in the same ones, and 64-bit divisions are dear.
-    var cachedSlot: (index: Int64, start: Micros, end: Micros) = (0, 0, 0)
+    /// Per window length, the window the last span fell in (the slot's is in ``cachedSlot``).
     let cachedWindow: UnsafeMutablePointer<(index: Int64, start: Micros, end: Micros)>
     let profiles: [Profile]
     let profileCount: Int
@@ -104,7 +83,6 @@ public final class Engine {
     var slotEnergy: [Double]
     var lateSpans: [LateSpan] = []
     var anomalies: [Anomaly] = []
-    var record = ParsedRecord()
     /// Hashes of the registry for checkpoints (EngineCheckpoint.swift), computed on first use.
     var registryHashes: (ids: UInt64, profiles: UInt64)?
 
@@ -113,10 +91,6 @@ public final class Engine {
 
     /// The alert rules (§5), when configured (Engine+Alerts.swift).
     var alerts: AlertEvaluator?
-    /// Whether the alert rules need every processed reading (data-quality rules).
-    var alertsTrackMeters = false
-    /// Inside ``finish()``.
-    var finishing = false
     /// The alert `seq` while no rules are configured (it never goes back).
     var alertSeqCarry: Int64 = 0
     /// Emissions per profile of the slot being closed, for budget rules.
@@ -128,7 +102,6 @@ public final class Engine {
         self.settings = settings
         self.registry = registry
         self.sink = sink
-        self.now = now
         parser = LineParser(registry: registry)
         factors = FactorBook(annual: annual, sources: sources, zone: settings.zone)
         meterCount = registry.count
@@ -139,8 +112,9 @@ public final class Engine {
         meters = registry.index!
         profileOf = meters.profile
         maxKW = meters.maxKW
-        poolCapacity = 1024 + meterCount + meterCount / 4
-        pool = .allocate(capacity: poolCapacity)
+        let poolCapacity = 1024 + meterCount + meterCount / 4
+        hot = .allocate(capacity: 1)
+        hot.initialize(to: EngineHotState(now: now, pool: .allocate(capacity: poolCapacity), poolCapacity: poolCapacity))
 
         var b = 4
         let reorderSeconds = Int(settings.reorderWindow / Time.microsPerSecond) + 3
@@ -205,6 +179,8 @@ public final class Engine {
         recent.deinitialize(count: windowLens.count)
         recent.deallocate()
         cachedWindow.deallocate()
+        hot.deinitialize(count: 1)
+        hot.deallocate()
     }
 
     /// Registers a source name for side outputs and returns its id.
