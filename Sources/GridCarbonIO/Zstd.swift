@@ -1,13 +1,5 @@
 import CZstd
 
-/// A zstd error, with the library's own words.
-public struct ZstdError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var description: String { "zstd: \(message)" }
-    init(_ code: Int) { message = String(cString: ZSTD_getErrorName(code)) }
-    init(message: String) { self.message = message }
-}
-
 /// Whole-buffer zstd compression: one call, one frame.
 public enum Zstd {
     /// Compresses `input` into a single zstd frame. Level 3 (zstd's default) is fast and deterministic:

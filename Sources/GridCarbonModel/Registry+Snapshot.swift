@@ -37,7 +37,7 @@ extension Registry {
 
     /// Reads ``snapshot()`` bytes back; throws naming what is wrong when they are damaged.
     public init(snapshot bytes: [UInt8]) throws(TableError) {
-        func bad(_ why: String) -> TableError { TableError(file: "registry snapshot", line: 0, message: why) }
+        func bad(_ why: String) -> TableError { TableError(.corrupt, file: "registry snapshot", line: 0, message: why) }
         guard bytes.count >= 16, bytes.prefix(8).elementsEqual(Self.snapshotMagic) else { throw bad("not a registry snapshot") }
         var at = 8
         let body = bytes.count - 8

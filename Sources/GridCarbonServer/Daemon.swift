@@ -28,7 +28,7 @@ public enum Daemon {
         if let tokensPath {
             auth = try Authenticator.load(path: tokensPath, required: true)
         } else if offLoopback {
-            throw IOError(path: "tokens", message: "listening off loopback needs bearer tokens: give --tokens FILE (lines 'ROLE[,ROLE] TOKEN', roles ingest, read, admin)")
+            throw ServeError(.tokensRequired, "listening off loopback needs bearer tokens: give --tokens FILE (lines 'ROLE[,ROLE] TOKEN', roles ingest, read, admin)")
         } else {
             auth = Authenticator(required: false, tokens: [:])
         }

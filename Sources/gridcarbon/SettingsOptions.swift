@@ -78,7 +78,7 @@ struct SettingsOptions: ParsableArguments {
         s.spanHorizon = try duration(value(spanHorizon, "span_horizon", "1h"), "span-horizon")
         s.maxGap = try duration(value(maxGap, "max_gap", "24h"), "max-gap")
         s.maxFuture = try duration(value(maxFuture, "max_future", "15m"), "max-future")
-        if let problem = s.validate() { throw ValidationError(problem) }
+        try s.validate()
         return s
     }
 

@@ -127,7 +127,7 @@ struct SimulateCommand: ParsableCommand {
         } else if let records, records.hasSuffix(".ndjson") || records.hasSuffix(".ndjson.zst") || records.hasSuffix(".jsonl") || records.hasSuffix(".jsonl.zst") {
             o.format = .ndjson
         }
-        if let message = o.validate() { throw ValidationError(message) }
+        try o.validate()
 
         let dir = out.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }
         let name = "records." + o.format.rawValue + (zstd ? ".zst" : "")

@@ -64,18 +64,14 @@ public struct AlertSettings: Sendable, Equatable {
 
     public var isEmpty: Bool { rules.isEmpty }
 
-    /// Why these rules cannot run with `engine` settings, or nil. Each message names the rule.
-    public func validate(engine: EngineSettings) -> String? {
-        problem(engine: engine)?.message
-    }
-
-    /// The first rule that cannot run, by index, and why.
-    public func problem(engine: EngineSettings) -> (index: Int, message: String)? {
+    /// Checks every rule can run with `engine` settings.
+    /// - Throws: ``AlertRuleError`` for the first rule that cannot, with its index; the message
+    ///   names the rule.
+    public func validate(engine: EngineSettings) throws(AlertRuleError) {
         var names = Set<String>()
         for (i, r) in rules.enumerated() {
-            if let m = Self.problem(r, names: &names, engine: engine) { return (i, m) }
+            if let m = Self.problem(r, names: &names, engine: engine) { throw AlertRuleError(ruleIndex: i, message: m) }
         }
-        return nil
     }
 
     static func problem(_ r: AlertRule, names: inout Set<String>, engine: EngineSettings) -> String? {

@@ -6,7 +6,7 @@ extension Engine {
     /// period-to-date sums of targets that still have budgets. Active alerts whose rule is gone
     /// resolve now. Call it at the same point of the input on every run (the daemon logs reloads).
     public func configureAlerts(_ settings: AlertSettings) {
-        precondition(settings.validate(engine: self.settings) == nil, settings.validate(engine: self.settings) ?? "")
+        do { try settings.validate(engine: self.settings) } catch { preconditionFailure(error.message) }
         let old = alerts
         let fresh = settings.isEmpty ? nil : AlertEvaluator(settings: settings, engine: self.settings, registry: registry, sink: sink)
         if let old {
@@ -102,7 +102,7 @@ extension Engine {
         var restored: AlertEvaluator?
         if has == 1 {
             let rules = try AlertSettings.decode(&r)
-            if let problem = rules.validate(engine: settings) { throw AlertStateError.corrupt("rules: \(problem)") }
+            do { try rules.validate(engine: settings) } catch { throw AlertStateError.corrupt("rules: \(error.message)") }
             let e = AlertEvaluator(settings: rules, engine: settings, registry: registry, sink: sink)
             try e.decode(&r, apply: true)
             restored = e
@@ -379,13 +379,6 @@ extension AlertSettings {
             s.budgets.append(Budget(level: l, key: key, period: p, kg: kg))
         }
         return s
-    }
-}
-
-enum AlertStateError: Error, CustomStringConvertible {
-    case corrupt(String)
-    var description: String {
-        switch self { case .corrupt(let what): return "alert state: cannot read \(what)" }
     }
 }
 
