@@ -73,10 +73,9 @@ struct ReplayCommand: AsyncParsableCommand {
                 let pct = p.fraction.map { " \(Int($0 * 100))%" } ?? ""
                 printError("\r\u{1B}[K\(p.input)\(pct): \(Format.count(Int(p.lines))) lines, \(Format.rate(Double(p.lines) / max(p.seconds, 1e-9)))/s, watermark \(w), \(p.windows) windows, \(Format.count(p.counts.rejected)) rejected, \(Format.count(p.counts.late)) late")
             } : nil)
-        } catch let e as ReplayError {
+        } catch {
             if showProgress { printError("\r\u{1B}[K") }
-            printError("gridcarbon replay: \(e.description)\n")
-            throw ExitCode(1)
+            throw error
         }
         if showProgress { printError("\r\u{1B}[K") }
         print(Format.summary(summary, data: data, settings: settings))

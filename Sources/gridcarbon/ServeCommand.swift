@@ -111,15 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.budgetsPath = engine.budgets
         var logger = Logger(label: "gridcarbon")
         logger.logLevel = .info
-        do {
-            try await Daemon.run(configuration: config, tokensPath: tokens ?? file.string("tokens"), annual: annual, sources: sources, logger: logger)
-        } catch let e as IOError {
-            printError("gridcarbon serve: \(e)\n")
-            throw ExitCode(e.path == "tokens" ? 2 : 1)
-        } catch let e as TableError {
-            printError("gridcarbon serve: registry \(e)\n")
-            throw ExitCode(1)
-        }
+        try await Daemon.run(configuration: config, tokensPath: tokens ?? file.string("tokens"), annual: annual, sources: sources, logger: logger)
     }
 
     /// `alerts.webhooks`, `alerts.webhook_token`, `alerts.alertmanager.url|resend`,

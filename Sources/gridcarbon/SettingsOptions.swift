@@ -87,14 +87,14 @@ struct SettingsOptions: ParsableArguments {
         var sources = SourceFactorTable.embedded
         if let path = factorsFile ?? file.string("factors") {
             let text = try readText(path)
-            do { annual = try AnnualFactorTable(csv: text, origin: path) } catch { throw ValidationError("factor table \(error)") }
+            do { annual = try AnnualFactorTable(csv: text, origin: path) } catch { throw ConfigurationError(.badTable, message: "factor table \(error)") }
         }
         let sourcesPath = sourceFactorsFile ?? file.string("source_factors")
         let basis = value(sourceBasis, "source_basis", "direct")
         if sourcesPath != nil || basis != "direct" {
             let text = try sourcesPath.map(readText) ?? EmbeddedData.sourceFactorsCSV
             do { sources = try SourceFactorTable(csv: text, basis: basis, origin: sourcesPath ?? "embedded") } catch {
-                throw ValidationError("source factor table \(error)")
+                throw ConfigurationError(.badTable, message: "source factor table \(error)")
             }
         }
         return (annual, sources)
@@ -103,13 +103,11 @@ struct SettingsOptions: ParsableArguments {
     /// Alert rules from the config file's `alerts` object and budgets (§5); errors name file and line.
     func alertSettings(_ engine: EngineSettings) throws -> AlertSettings {
         let text = try config.map(readText) ?? "{}"
-        do { return try AlertConfig.load(text: text, path: config ?? "(no config)", engine: engine, budgetsOverride: budgets) } catch {
-            throw ValidationError("\(error)")
-        }
+        return try AlertConfig.load(text: text, path: config ?? "(no config)", engine: engine, budgetsOverride: budgets)
     }
 
     func readText(_ path: String) throws -> String {
-        do { return String(decoding: try Files.read(path), as: UTF8.self) } catch { throw ValidationError("\(error)") }
+        do { return String(decoding: try Files.read(path), as: UTF8.self) } catch { throw ConfigurationError(.unreadable, message: "\(error)") }
     }
 
     func duration(_ text: String, _ name: String) throws -> Micros {

@@ -194,7 +194,7 @@ struct SimulateCommand: ParsableCommand {
         let seconds = Clock.monotonic() - start
         if Clock.stderrIsTerminal { printError("\r\u{1B}[K") }
         printError("simulate: sent \(summary.lines) lines to \(url) in \(Self.fixed(seconds, 2)) s: \(Self.fixed(Double(summary.lines) / seconds / 1e6, 2)) M lines/s durable; daemon answered '\(answer)'\n")
-        guard answer.hasPrefix("ok ") else { throw ExitCode(1) }
+        guard answer.hasPrefix("ok ") else { throw CommandError(.daemon, "the daemon did not acknowledge every line: it answered '\(answer)'") }
     }
 
     @Option(help: ArgumentHelp("Send the records to a running daemon instead of writing a file: tcp://HOST:PORT.", valueName: "url"))
@@ -207,8 +207,7 @@ struct SimulateCommand: ParsableCommand {
         let now = SimulationOptions.wallClock()
         let yesterday = Zone.shanghai.localDay(now) - 1
         let p = try plan(startDay: yesterday)
-        let sim: Simulator
-        do { sim = try Simulator(options: p.options) } catch { throw ValidationError(error.message) }
+        let sim = try Simulator(options: p.options)
         if let send {
             try sendLive(sim, to: send, registry: p.registry)
             return
@@ -258,8 +257,7 @@ final class LineClient {
         fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
         if fd < 0 || connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 {
             let e = errno   // deinit closes fd (it runs: every property is set by now)
-            printError("simulate: cannot connect to \(host):\(port): \(String(cString: strerror(e))) (is `gridcarbon serve` running?)\n")
-            throw ExitCode(1)
+            throw CommandError(.daemon, "cannot connect to \(host):\(port): \(String(cString: strerror(e))) (is `gridcarbon serve` running?)")
         }
     }
 
