@@ -1,4 +1,3 @@
-import Foundation
 import GridCarbonEngine
 import GridCarbonModel
 
@@ -17,117 +16,11 @@ import GridCarbonModel
 /// }
 /// ```
 public enum AlertConfig {
-    static let ruleKeys: Set<String> = ["name", "kind", "severity", "level", "key", "window", "threshold", "hysteresis", "warn_ratio",
-                                        "period", "lookback", "silent_after", "max_anomaly_rate"]
-    /// Keys of the `alerts` object this reader uses; the server adds its own (webhooks, alertmanager).
-    public static let keys: Set<String> = ["rules", "budgets"]
-
-    /// The rules and budgets of configuration `text` (read from `path`); budget paths are relative
-    /// to the configuration file's folder. No `alerts` object: no rules.
+    /// The rules and budgets of configuration `text` (read from `path`), through the one reader of
+    /// the configuration file (``ConfigFile/alertSettings(engine:budgetsOverride:)``).
     public static func load(text: String, path: String, engine: EngineSettings, budgetsOverride: String? = nil) throws(ConfigurationError) -> AlertSettings {
-        // The rules (10,000 of them, maybe) are read by ``JSONScan`` without a dictionary per rule;
-        // the rest of the document, small, by JSONSerialization.
-        let bytes = Array(text.utf8)
-        let root: Any
-        do { root = try JSONSerialization.jsonObject(with: Data(JSONScan.nulling(bytes, at: ["alerts", "rules"]))) } catch {
-            throw ConfigurationError(.notJSON, path: path, message: "not valid JSON")
-        }
-        // Line numbers are only needed for an error: the text is walked then.
-        func line(_ path: [String]) -> Int? { JSONScan.line(bytes, of: path) }
-        var settings = AlertSettings()
-        guard let object = root as? [String: Any], let alerts = object["alerts"] else {
-            if let b = budgetsOverride { settings.budgets = try loadBudgets(path: b) }
-            return settings
-        }
-        guard let a = alerts as? [String: Any] else {
-            throw ConfigurationError(.badValue, path: path, line: line(["alerts"]), message: "alerts must be an object")
-        }
-        if a["rules"] != nil {
-            let found: JSONScan.ObjectArray
-            do { found = try JSONScan.objectArray(bytes, at: ["alerts", "rules"]) } catch {
-                throw ConfigurationError(.notJSON, path: path, line: JSONScan.line(bytes, at: error.offset), message: "not valid JSON: \(error.message)")
-            }
-            guard case .elements(let list) = found else {
-                throw ConfigurationError(.badRule, path: path, line: line(["alerts", "rules"]), message: "alerts.rules must be an array of rule objects")
-            }
-            settings.rules.reserveCapacity(list.count)
-            for (i, item) in list.enumerated() {
-                let at = ["alerts", "rules", "\(i)"]
-                func fail(_ key: String?, _ why: String) -> ConfigurationError {
-                    ConfigurationError(.badRule, path: path, line: line(key.map { at + [$0] } ?? at) ?? line(at), message: "rule \(i + 1): \(why)")
-                }
-                guard let members = item.members else { throw fail(nil, "a rule is a JSON object") }
-                if let k = members.lazy.map(\.key).filter({ !ruleKeys.contains($0) }).min() {
-                    throw fail(k, "unknown field '\(k)' (known: \(ruleKeys.sorted().joined(separator: ", ")))")
-                }
-                /// A member's value; the last one when a key repeats (as JSON parsers do).
-                func member(_ k: String) -> JSONScalar? { members.last { $0.key == k }?.value }
-                func string(_ k: String) throws(ConfigurationError) -> String? {
-                    guard let v = member(k) else { return nil }
-                    guard case .string(let s) = v else { throw fail(k, "\(k) must be a string") }
-                    return s
-                }
-                func number(_ k: String) throws(ConfigurationError) -> Double? {
-                    guard let v = member(k) else { return nil }
-                    guard case .number(let n) = v, n.isFinite else { throw fail(k, "\(k) must be a number") }
-                    return n
-                }
-                func duration(_ k: String) throws(ConfigurationError) -> Micros? {
-                    guard let s = try string(k) else { return nil }
-                    guard let d = DurationFormat.parse(s), d > 0 else { throw fail(k, "\(k) '\(s)' is not a duration such as 15m, 1h, 1d") }
-                    return d
-                }
-                guard case .string(let name)? = member("name") else { throw fail("name", "needs a \"name\" (a string)") }
-                guard case .string(let kindText)? = member("kind"), let kind = AlertKind(rawValue: kindText) else {
-                    throw fail("kind", "\"kind\" must be one of intensity, budget, forecast, data_quality")
-                }
-                var rule = AlertRule(name: name, kind: kind)
-                if let s = try string("severity") {
-                    guard let v = AlertSeverity(rawValue: s) else { throw fail("severity", "severity must be info, warning or critical") }
-                    rule.severity = v
-                }
-                if let s = try string("level") {
-                    guard let l = Level(name: s) else { throw fail("level", "unknown level '\(s)'") }
-                    rule.level = l
-                }
-                if let s = try string("key") {
-                    guard Identifier.isValid(s) else { throw fail("key", "key '\(s)' is not an identifier") }
-                    rule.key = s
-                }
-                rule.window = try duration("window")
-                if let v = try number("threshold") { rule.threshold = v }
-                if let v = try number("hysteresis") { rule.hysteresis = v }
-                if let v = try number("warn_ratio") { rule.warnRatio = v }
-                if let s = try string("period") {
-                    guard let p = BudgetPeriod(rawValue: s) else { throw fail("period", "period must be day, month or year") }
-                    rule.period = p
-                }
-                if let d = try duration("lookback") { rule.lookback = d }
-                if let d = try duration("silent_after") { rule.silentAfter = d }
-                rule.maxAnomalyRate = try number("max_anomaly_rate")
-                settings.rules.append(rule)
-            }
-            do { try settings.validate(engine: engine) } catch {
-                let at = ["alerts", "rules", "\(error.ruleIndex)"]
-                throw ConfigurationError(.badRule, path: path, line: line(at), message: "rule \(error.ruleIndex + 1): \(error.message)")
-            }
-        }
-        for k in a.keys.sorted() where k != "rules" && k != "budgets" && !serverKeys.contains(k) {
-            throw ConfigurationError(.unknownKey, path: path, line: line(["alerts", k]), message: "unknown key alerts.\(k)")
-        }
-        var budgetsPath = budgetsOverride
-        if budgetsPath == nil, let b = a["budgets"] {
-            guard let s = b as? String else {
-                throw ConfigurationError(.badValue, path: path, line: line(["alerts", "budgets"]), message: "alerts.budgets must be the path of a CSV file")
-            }
-            budgetsPath = s.hasPrefix("/") ? s : (Files.dirname(of: path) + "/" + s)
-        }
-        if let b = budgetsPath { settings.budgets = try loadBudgets(path: b) }
-        return settings
+        try ConfigFile(text: text, path: path).alertSettings(engine: engine, budgetsOverride: budgetsOverride)
     }
-
-    /// Keys of `alerts` read by the server (subscribers).
-    public static let serverKeys: Set<String> = ["webhooks", "webhook_token", "alertmanager", "keep_alive"]
 
     /// Reads a budgets CSV (`level,key,period,budget_kg`).
     public static func loadBudgets(path: String) throws(ConfigurationError) -> [Budget] {

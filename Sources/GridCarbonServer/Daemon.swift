@@ -189,9 +189,8 @@ struct HostService: Service {
     func reloadAlerts(host: EngineHost, logger: Logger) async {
         let c = host.configuration
         do {
-            var text = "{}"
-            if let path = c.configPath { text = String(decoding: try Files.read(path), as: UTF8.self) }
-            let settings = try AlertConfig.load(text: text, path: c.configPath ?? "(no config)", engine: c.engine, budgetsOverride: c.budgetsPath)
+            let file = try c.configPath.map { try ConfigFile(bytes: Files.read($0), path: $0) } ?? .empty
+            let settings = try file.alertSettings(engine: c.engine, budgetsOverride: c.budgetsPath)
             if try await host.replaceAlerts(settings) {
                 logger.info("SIGHUP: alert rules and budgets reloaded", metadata: ["rules": "\(settings.rules.count)", "budgets": "\(settings.budgets.count)"])
             }

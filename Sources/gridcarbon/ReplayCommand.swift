@@ -51,13 +51,13 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         var engine = self.engine
-        try await engine.load()
+        try engine.load()
         let settings = try engine.settings()
         let (annual, sources) = try engine.tables()
-        guard let registry = registry ?? engine.file.string("registry") else {
+        guard let registry = engine.file.value(.registry, flag: registry) else {
             throw ValidationError("give the meter registry: --registry FILE (or \"registry\" in the --config file)")
         }
-        let data = self.data ?? engine.file.string("data") ?? "./gridcarbon-data"
+        let data = engine.file.value(.data, flag: self.data) ?? "./gridcarbon-data"
         var job = ReplayJob(registryPath: registry, dataDirectory: data, inputs: inputs, settings: settings, annual: annual, sources: sources)
         job.sync = !noFsync
         job.alerts = try engine.alertSettings(settings)
