@@ -36,19 +36,31 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
-        // glibc malloc settings for the daemon's flat memory (mallopt, malloc_trim).
+        // glibc malloc settings for the daemon's flat memory (mallopt).
         .target(name: "CMallocTuning"),
-        // Pure model: time, regions, registry, factor tables. No I/O.
+        // Pure model, no I/O: time, regions, the registry, the embedded factor tables, the number
+        // format, the byte codec (Bytes/), error categories (Errors/).
         .target(name: "GridCarbonModel", swiftSettings: strict),
-        // Deterministic engine: parsing, watermark, spans, slots, windows.
+        // The deterministic engine: Parsing/, watermark, spans, slots, windows (Engine+*.swift),
+        // alert rules (Alerts/, a file per rule kind), checkpoints (Checkpoint/).
         .target(name: "GridCarbonEngine", dependencies: ["GridCarbonModel"], swiftSettings: hot),
-        // I/O around the engine: zstd, line readers, aggregate files, side outputs.
-        .target(name: "GridCarbonIO", dependencies: ["GridCarbonEngine", "GridCarbonModel", "CZstd"], swiftSettings: strict),
-        // The daemon: engine host on a serial queue, write-ahead log, TCP and HTTP ingest, metrics.
+        // I/O around the engine: zstd, input readers, aggregate CSV and files, side outputs, the
+        // write-ahead log (Log/), the alert log, configuration files, replay.
+        .target(
+            name: "GridCarbonIO",
+            dependencies: [
+                "GridCarbonEngine", "GridCarbonModel", "CZstd",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // The daemon: the engine host on its serial queue behind the log (Host/), TCP and HTTP
+        // ingest, metrics, alert delivery (Alerts/), systemd notification.
         .target(
             name: "GridCarbonServer",
             dependencies: [
                 "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "CMallocTuning",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

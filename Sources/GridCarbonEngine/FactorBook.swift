@@ -75,9 +75,6 @@ public struct FactorBook: Sendable {
         }
     }
 
-    /// Whether any real-time or mix record is known for a region.
-    public func hasFeeds(region: Int) -> Bool { !factors[region].isEmpty || !mixes[region].isEmpty }
-
     /// The factor of `region` over `[start, end)`: the time-weighted mean of the factor in force at
     /// each instant, from the first of rules 1–4 that covers it.
     public func slotFactor(region: Int, start: Micros, end: Micros) -> SlotFactor {

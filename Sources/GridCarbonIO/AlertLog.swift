@@ -98,20 +98,16 @@ public final class AlertLog {
         return fresh
     }
 
+    /// How the log's files are named: `alerts-<first seq, 20 digits>.ndjson.zst`.
+    public static let names = SequenceName(prefix: "alerts-", suffix: ".ndjson.zst")
+
     /// `alerts-<seq, 20 digits>.ndjson.zst`
-    public static func fileName(_ firstSeq: Int64) -> String {
-        let digits = String(firstSeq)
-        return "alerts-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".ndjson.zst"
-    }
+    public static func fileName(_ firstSeq: Int64) -> String { names.name(firstSeq) }
 
     /// The log's files, oldest first, with the first `seq` each holds.
     public static func files(_ directory: String) throws -> [(name: String, firstSeq: Int64)] {
         guard Files.isDirectory(directory) else { return [] }
-        return try Files.list(directory).compactMap { name -> (String, Int64)? in
-            guard name.hasPrefix("alerts-"), name.hasSuffix(".ndjson.zst"),
-                  let seq = Int64(name.dropFirst(7).dropLast(11)) else { return nil }
-            return (name, seq)
-        }.sorted { $0.1 < $1.1 }
+        return names.numbered(try Files.list(directory)).map { ($0.name, $0.number) }
     }
 
     /// Every event after `seq`, in order (Server-Sent Events resume, webhook outboxes, `gridcarbon alerts`).

@@ -20,9 +20,3 @@ public enum Clock {
     /// Whether standard error is a terminal (progress lines are drawn only there).
     public static var stderrIsTerminal: Bool { isatty(2) != 0 }
 }
-
-/// Writes to standard error without `Foundation`.
-public func printError(_ s: String) {
-    var line = s
-    line.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
-}

@@ -157,12 +157,6 @@ public final class OutputFile {
         try s.withUTF8 { (p) throws in try write(UnsafeRawBufferPointer(p)) }
     }
 
-    /// Direct access to the pending buffer, for writers that format in place.
-    public func withBuffer(_ body: (inout [UInt8]) -> Void) throws {
-        body(&buffer)
-        if buffer.count >= chunk { try drain(end: false) }
-    }
-
     /// Finishes the frame, flushes, and closes the file (fsync when asked).
     public func close(sync: Bool = false) throws {
         try drain(end: true)

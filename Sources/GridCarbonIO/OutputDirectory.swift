@@ -25,8 +25,6 @@ public final class OutputDirectory: EngineSink {
     public private(set) var anomalyCount = 0
     public private(set) var lateSpanCount = 0
     public private(set) var lateSpanEnergy = 0.0
-    /// Optional observer of closed windows (the daemon's API and alerts).
-    public var onWindow: ((ClosedWindow) -> Void)?
 
     var rejected: SideOutput
     var late: SideOutput
@@ -178,7 +176,6 @@ public final class OutputDirectory: EngineSink {
         } catch {
             if pendingError == nil { pendingError = error }
         }
-        onWindow?(w)
     }
 
     /// The alert log `replay` writes (the daemon logs alerts once durable, elsewhere).

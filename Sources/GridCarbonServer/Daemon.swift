@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import CMallocTuning
 import Dispatch
 import GridCarbonEngine
@@ -54,7 +55,7 @@ public enum Daemon {
             logger.info("alert rules differ from those recovered: the configured ones apply from now")
         }
         // The registry in force when the window closed (the host's changes on registry reloads).
-        host.onWindow = { [unowned host] w, _ in metrics.window(w, registry: host.registry) }
+        host.onWindow = { [unowned host] w in metrics.window(w, registry: host.registry) }
         host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
         host.onCounts = { metrics.count($0, kinds: $1) }
         host.onProvinceToday = { metrics.provinceToday($0) }
@@ -104,7 +105,7 @@ public enum Daemon {
 
 /// Readiness shared between the services.
 final class ReadyFlag: @unchecked Sendable {
-    private let lock = PThreadMutex()
+    private let lock = NIOLock()
     private var _ready = false
     private var _httpRunning = false
     private var _port = 0

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import GridCarbonEngine
 import GridCarbonIO
 import Logging
@@ -65,7 +66,7 @@ public final class TCPIngestService: Service, @unchecked Sendable {
 
 /// A tiny locked box.
 final class PThreadBox<T>: @unchecked Sendable {
-    private let lock = PThreadMutex()
+    private let lock = NIOLock()
     private var v: T
     init(_ v: T) { self.v = v }
     var value: T {

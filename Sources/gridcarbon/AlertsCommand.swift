@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GridCarbonIO
 import GridCarbonModel
+import GridCarbonServer
 
 struct AlertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,14 +41,13 @@ struct AlertsCommand: ParsableCommand {
         do { entries = try AlertLog.read(directory: dir, after: active ? 0 : after) } catch {
             throw CommandError(.unreadable, "\(error)")
         }
-        var events: [(entry: AlertLogEntry, fields: [String: Any])] = entries.compactMap { e in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(e.line)) as? [String: Any] else { return nil }
-            return (e, o)
+        var events: [(entry: AlertLogEntry, record: AlertRecord)] = entries.compactMap { e in
+            AlertRecord.parse(e.line).map { (e, $0) }
         }
         if active {
             var newest: [String: Int] = [:]
-            for (i, e) in events.enumerated() { newest[e.fields["id"] as? String ?? ""] = i }
-            events = newest.values.sorted().map { events[$0] }.filter { ($0.fields["state"] as? String) == "firing" && $0.entry.seq > after }
+            for (i, e) in events.enumerated() { newest[e.record.id] = i }
+            events = newest.values.sorted().map { events[$0] }.filter { $0.record.state == "firing" && $0.entry.seq > after }
         }
         if json {
             for e in events { FileHandle.standardOutput.write(Data(e.entry.line)) }
@@ -58,30 +58,14 @@ struct AlertsCommand: ParsableCommand {
             return
         }
         let header = ["seq", "at", "state", "severity", "id", "value", "threshold", "message"]
-        func text(_ v: Any?) -> String {
-            switch v {
-            case let s as String: return s
-            case let n as NSNumber: return n.stringValue
-            default: return ""
-            }
-        }
+        // Numbers as the log prints them; a null (not finite) value prints nothing.
+        func number(_ v: Double?) -> String { v.map(NumberFormat.string) ?? "" }
         let rows = events.map { e -> [String] in
-            let f = e.fields
-            let at = (f["state"] as? String) == "resolved" ? text(f["ends_at"]) : text(f["starts_at"])
-            return [String(e.entry.seq), at, text(f["state"]), text(f["severity"]), text(f["id"]), text(f["value"]), text(f["threshold"]), text(f["message"])]
+            let r = e.record
+            return [String(e.entry.seq), r.resolved ? r.endsAt ?? "" : r.startsAt, r.state, r.severity, r.id,
+                    number(r.value), number(r.threshold), r.message]
         }
-        let all = [header] + rows
-        var widths = [Int](repeating: 0, count: header.count)
-        for r in all { for (i, c) in r.enumerated() where i < widths.count - 1 { widths[i] = max(widths[i], c.count) } }
-        for r in all {
-            var line = ""
-            for (i, c) in r.enumerated() {
-                if i == r.count - 1 { line += c; break }
-                let numeric = i == 0 || i == 5 || i == 6
-                let pad = String(repeating: " ", count: widths[i] - c.count)
-                line += (numeric ? pad + c : c + pad) + "  "
-            }
-            print(line)
-        }
+        let table = TextTable(rows: [header] + rows, rightAligned: { $0 == 0 || $0 == 5 || $0 == 6 }, padsLastCell: false)
+        for line in table.lines { print(line) }
     }
 }

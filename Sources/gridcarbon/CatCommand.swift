@@ -71,17 +71,7 @@ struct CatCommand: ParsableCommand {
             for r in rows { print(r.joined(separator: ",")) }
             return
         }
-        let all = [header] + rows
-        var widths = [Int](repeating: 0, count: header.count)
-        for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-        for r in all {
-            var line = ""
-            for (i, c) in r.enumerated() where i < widths.count {
-                let numeric = i >= 4
-                let padding = String(repeating: " ", count: widths[i] - c.count)
-                line += (numeric ? padding + c : c + padding) + (i + 1 < r.count ? "  " : "")
-            }
-            print(line)
-        }
+        // Columns from energy_kwh on are numbers.
+        for line in TextTable(rows: [header] + rows, rightAligned: { $0 >= 4 }).lines { print(line) }
     }
 }

@@ -94,27 +94,14 @@ enum Format {
     }
 
     static func rate(_ r: Double) -> String {
-        if r >= 1e6 { return fixed(r / 1e6, 2) + "M" }
-        if r >= 1e3 { return fixed(r / 1e3, 1) + "k" }
-        return fixed(r, 0)
-    }
-
-    static func fixed(_ v: Double, _ digits: Int) -> String {
-        var p = 1.0
-        for _ in 0..<digits { p *= 10 }
-        let r = (v * p).rounded() / p
-        var s = String(r)
-        if digits == 0, s.hasSuffix(".0") { s.removeLast(2) }
-        if let dot = s.firstIndex(of: ".") {
-            let have = s.distance(from: dot, to: s.endIndex) - 1
-            if have < digits { s += String(repeating: "0", count: digits - have) }
-        } else if digits > 0 { s += "." + String(repeating: "0", count: digits) }
-        return s
+        if r >= 1e6 { return NumberFormat.fixed(r / 1e6, decimals: 2) + "M" }
+        if r >= 1e3 { return NumberFormat.fixed(r / 1e3, decimals: 1) + "k" }
+        return NumberFormat.fixed(r, decimals: 0)
     }
 
     static func summary(_ s: ReplaySummary, data: String, settings: EngineSettings) -> String {
         var lines: [String] = []
-        lines.append("replayed \(count(Int(s.lines))) lines (\(count(s.meters)) meters) in \(fixed(s.seconds, 2)) s: \(rate(s.linesPerSecond)) lines/s")
+        lines.append("replayed \(count(Int(s.lines))) lines (\(count(s.meters)) meters) in \(NumberFormat.fixed(s.seconds, decimals: 2)) s: \(rate(s.linesPerSecond)) lines/s")
         lines.append("  accepted   \(count(s.counts.accepted))")
         lines.append("  duplicate  \(count(s.counts.duplicate))")
         lines.append("  rejected   \(count(s.counts.rejected))   (reasons in \(data)/rejected/)")

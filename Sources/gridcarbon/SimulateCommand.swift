@@ -169,7 +169,11 @@ struct SimulateCommand: ParsableCommand {
             try Files.writeAtomically(registry, sim.registryCSV(), sync: false)
             printError("simulate: wrote \(registry) (start the daemon with it as --registry)\n")
         }
-        let client = try LineClient(host: hostName.isEmpty ? "127.0.0.1" : hostName, port: port)
+        let client: LineClient
+        do { client = try LineClient(host: hostName.isEmpty ? "127.0.0.1" : hostName, port: port) } catch {
+            if error.code == .cannotResolve { throw ValidationError("--send: cannot resolve \(error.host)") }
+            throw CommandError(.daemon, "cannot connect to \(error.host):\(error.port): \(error.systemMessage ?? "") (is `gridcarbon serve` running?)")
+        }
         let start = Clock.monotonic()
         var sent = 0
         var lastReport = start
@@ -190,10 +194,11 @@ struct SimulateCommand: ParsableCommand {
             }
         }
         try client.send(Array("!sync\n".utf8))
-        let answer = try client.readLine()
+        let answer: String
+        do { answer = try client.readLine() } catch { answer = String(decoding: error.received, as: UTF8.self) }
         let seconds = Clock.monotonic() - start
         if Clock.stderrIsTerminal { printError("\r\u{1B}[K") }
-        printError("simulate: sent \(summary.lines) lines to \(url) in \(Self.fixed(seconds, 2)) s: \(Self.fixed(Double(summary.lines) / seconds / 1e6, 2)) M lines/s durable; daemon answered '\(answer)'\n")
+        printError("simulate: sent \(summary.lines) lines to \(url) in \(NumberFormat.fixed(seconds, decimals: 2)) s: \(NumberFormat.fixed(Double(summary.lines) / seconds / 1e6, decimals: 2)) M lines/s durable; daemon answered '\(answer)'\n")
         guard answer.hasPrefix("ok ") else { throw CommandError(.daemon, "the daemon did not acknowledge every line: it answered '\(answer)'") }
     }
 
@@ -222,62 +227,12 @@ struct SimulateCommand: ParsableCommand {
         if s.resets > 0 || s.gaps > 0 { msg += "; \(s.resets) resets, \(s.gaps) gaps" }
         msg += "\n"
         let rate = s.seconds > 0 ? Double(s.lines) / s.seconds : 0
-        msg += "  \(Self.fixed(s.seconds, 2)) s, \(Self.fixed(rate / 1e6, 2)) M lines/s, \(Self.fixed(Double(s.bytes) / 1_048_576, 1)) MiB of records\n"
+        msg += "  \(NumberFormat.fixed(s.seconds, decimals: 2)) s, \(NumberFormat.fixed(rate / 1e6, decimals: 2)) M lines/s, \(NumberFormat.fixed(Double(s.bytes) / 1_048_576, decimals: 1)) MiB of records\n"
         if let r = s.registryPath { msg += "  wrote \(r == "-" ? "registry to standard output" : r)\n" }
         if let r = s.recordsPath { msg += "  wrote \(r == "-" ? "records to standard output" : r)\n" }
         if o.end > now + 15 * Time.microsPerMinute {
             msg += "  note: the records run past the current time; the engine rejects records more than 15 min ahead of its clock as future_timestamp\n"
         }
         printError(msg)
-    }
-
-    private static func fixed(_ v: Double, _ decimals: Int) -> String {
-        var p = 1.0
-        for _ in 0..<decimals { p *= 10 }
-        let scaled = Int64((v * p).rounded())
-        let whole = scaled / Int64(p), frac = scaled % Int64(p)
-        var f = String(frac)
-        while f.count < decimals { f = "0" + f }
-        return decimals == 0 ? String(whole) : "\(whole).\(f)"
-    }
-}
-
-/// A blocking TCP client for `simulate --send`.
-final class LineClient {
-    let fd: Int32
-
-    init(host: String, port: UInt16) throws {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var res: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else {
-            throw ValidationError("--send: cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(res) }
-        fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
-        if fd < 0 || connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 {
-            let e = errno   // deinit closes fd (it runs: every property is set by now)
-            throw CommandError(.daemon, "cannot connect to \(host):\(port): \(String(cString: strerror(e))) (is `gridcarbon serve` running?)")
-        }
-    }
-
-    deinit { if fd >= 0 { close(fd) } }
-
-    func send(_ bytes: UnsafeRawBufferPointer) throws {
-        try Files.writeAll(fd, bytes, path: "tcp")
-    }
-
-    func send(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try send($0) }
-    }
-
-    func readLine() throws -> String {
-        var out: [UInt8] = []
-        var c: UInt8 = 0
-        while recv(fd, &c, 1, 0) == 1 {
-            if c == 0x0A { break }
-            out.append(c)
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

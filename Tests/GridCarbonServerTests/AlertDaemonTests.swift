@@ -40,7 +40,7 @@ struct AlertDaemonTests {
         // follow the wall clock and make these old records late if the machine is slow.)
         let tcpPort = d.tcpPort
         let ack = try await offPool {
-            let tcp = try TCPClient(port: tcpPort)
+            let tcp = try LineClient(port: tcpPort)
             try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\ni,M2,2026-11-18T11:30:00+08:00,2026-11-18T11:45:00+08:00,1\n!sync\n")
             return try tcp.readLine()
         }
@@ -98,7 +98,7 @@ struct AlertDaemonTests {
         defer { d.stop() }
         let tcpPort = d.tcpPort
         let ack = try await offPool {
-            let tcp = try TCPClient(port: tcpPort)
+            let tcp = try LineClient(port: tcpPort)
             try tcp.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\ni,M2,2026-11-18T11:30:00+08:00,2026-11-18T11:45:00+08:00,10\n!sync\n")
             let line = try tcp.readLine()
             usleep(UInt32.random(in: 0...1_500_000))

@@ -57,7 +57,7 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 }
 
 extension DaemonProcess: @unchecked Sendable {}
-extension TCPClient: @unchecked Sendable {}
+extension LineClient: @unchecked Sendable {}
 
 /// A Hummingbird application on a loopback port, run in a task until ``stop()``.
 final class TestServer<Context: RequestContext>: Sendable {

@@ -71,63 +71,21 @@ final class DaemonProcess {
 
     /// A plain HTTP/1.1 request over a real socket.
     func http(_ method: String, _ path: String, body: [UInt8] = [], headers: [String: String] = [:]) throws -> (status: Int, body: String) {
-        let c = try TCPClient(port: httpPort)
+        let c = try LineClient(port: httpPort)
         var req = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         for (k, v) in headers { req += "\(k): \(v)\r\n" }
         req += "\r\n"
         try c.send(Array(req.utf8) + body)
-        let response = String(decoding: try c.readAll(), as: UTF8.self)
+        let response = String(decoding: c.readAll(), as: UTF8.self)
         let status = Int(response.split(separator: " ").dropFirst().first ?? "") ?? 0
         let bodyText = response.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
         return (status, bodyText)
     }
 }
 
-/// A blocking TCP client on loopback.
-final class TCPClient {
-    let fd: Int32
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        // No close here: a class whose init throws after its properties are set still runs deinit,
-        // and a second close could close a descriptor another test's thread has just opened.
-        if r != 0 { throw IOError(path: "127.0.0.1:\(port)", errno: errno, doing: "connect") }
-        var tv = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    deinit { if fd >= 0 { close(fd) } }
-
-    func send(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try Files.writeAll(fd, $0, path: "socket") }
-    }
-
-    func send(_ s: String) throws { try send(Array(s.utf8)) }
-
-    /// Reads one line (without the newline).
-    func readLine() throws -> String {
-        var out: [UInt8] = []
-        var c: UInt8 = 0
-        while true {
-            let n = recv(fd, &c, 1, 0)
-            if n <= 0 { throw IOError(path: "socket", message: "connection closed before a line; got '\(String(decoding: out, as: UTF8.self))'") }
-            if c == 0x0A { return String(decoding: out, as: UTF8.self) }
-            out.append(c)
-        }
-    }
-
-    func readAll() throws -> [UInt8] {
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { return out }
-            out.append(contentsOf: buf[0..<n])
-        }
+extension LineClient {
+    /// A client of a port on loopback whose reads give up after 20 s.
+    convenience init(port: Int) throws {
+        try self.init(host: "127.0.0.1", port: UInt16(port), receiveTimeout: 20)
     }
 }

@@ -53,7 +53,7 @@ struct DaemonTests {
         let all = lines
         let half = all.count / 2
         // First half over TCP, in two batches, each acknowledged once durable.
-        let tcp = try TCPClient(port: d.tcpPort)
+        let tcp = try LineClient(port: d.tcpPort)
         try tcp.send(all[..<5].joined(separator: "\n") + "\n!sync\n")
         #expect(try tcp.readLine() == "ok 5 0")
         try tcp.send(all[5..<half].joined(separator: "\n") + "\n!sync\n")
@@ -86,12 +86,12 @@ struct DaemonTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let all = lines
         var d = try DaemonProcess(data: dir + "/serve", registry: example + "/registry.csv", extra: ["--idle-timeout", "1h"])
-        let tcp = try TCPClient(port: d.tcpPort)
+        let tcp = try LineClient(port: d.tcpPort)
         try tcp.send(all[..<14].joined(separator: "\n") + "\n!sync\n")
         #expect(try tcp.readLine().hasPrefix("ok "))
         d.crash()
         d = try DaemonProcess(data: dir + "/serve", registry: example + "/registry.csv", extra: ["--idle-timeout", "1s"])
-        let tcp2 = try TCPClient(port: d.tcpPort)
+        let tcp2 = try LineClient(port: d.tcpPort)
         try tcp2.send(all[14...].joined(separator: "\n") + "\n!sync\n")
         #expect(try tcp2.readLine().hasPrefix("ok "))
         try waitForFiles(dir + "/serve", 6)
@@ -158,13 +158,13 @@ struct AuthTests {
         let big = try d.http("POST", "/v1/records", body: [UInt8](repeating: 0x23, count: 5000), headers: ["Authorization": "Bearer \(ingest)"])
         #expect(big.status == 413 && big.body.contains("body_too_large"))
         // TCP: data before !auth closes the connection; a good token is acknowledged.
-        let anonymous = try TCPClient(port: d.tcpPort)
+        let anonymous = try LineClient(port: d.tcpPort)
         try anonymous.send(line + Array("!sync\n".utf8))
         #expect(try anonymous.readLine().hasPrefix("error unauthorized"))
-        let wrongRole = try TCPClient(port: d.tcpPort)
+        let wrongRole = try LineClient(port: d.tcpPort)
         try wrongRole.send("!auth \(reader)\n")
         #expect(try wrongRole.readLine() == "error unauthorized")
-        let producer = try TCPClient(port: d.tcpPort)
+        let producer = try LineClient(port: d.tcpPort)
         try producer.send("!auth \(ingest)\n")
         #expect(try producer.readLine() == "ok auth")
         try producer.send(Array("r,M1,2026-11-18T10:15:00+08:00,1001\n!sync\n".utf8))
@@ -198,7 +198,7 @@ struct ReloadTests {
         let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.shared + "/examples/basic/registry.csv",
                                   extra: ["--factors", dir + "/factors.csv", "--idle-timeout", "1h"])
         defer { d.stop() }
-        let c = try TCPClient(port: d.tcpPort)
+        let c = try LineClient(port: d.tcpPort)
         // M2 is in Guangdong: one slot before the reload, one after.
         try c.send("i,M2,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,10\ni,M2,2026-11-18T11:30:00+08:00,2026-11-18T11:45:00+08:00,1\n!sync\n")
         #expect(try c.readLine() == "ok 2 0")

@@ -77,7 +77,7 @@ struct RegistryReloadDaemonTests {
         try write(file, Self.r0)
         let d = try DaemonProcess(data: dir + "/serve", registry: file, extra: ["--idle-timeout", "1h"])
         defer { d.stop() }
-        let c = try TCPClient(port: d.tcpPort)
+        let c = try LineClient(port: d.tcpPort)
         let m9 = "i,M9,2026-11-18T10:00:00+08:00,2026-11-18T10:15:00+08:00,7\n!sync\n"
         try c.send(m9)
         #expect(try c.readLine() == "ok 0 1")
@@ -148,7 +148,7 @@ struct RegistryReloadDaemonTests {
             .split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
         let extra = checkpointEveryBatch ? ["--checkpoint-bytes", "1", "--wal-segment-bytes", "4096"] : []
         var d = try DaemonProcess(data: data, registry: file, extra: ["--idle-timeout", "1h"] + extra)
-        let tcp = try TCPClient(port: d.tcpPort)
+        let tcp = try LineClient(port: d.tcpPort)
         try tcp.send(lines[..<10].joined(separator: "\n") + "\n!sync\n")
         #expect(try tcp.readLine().hasPrefix("ok "))
         try write(file, Self.r1)

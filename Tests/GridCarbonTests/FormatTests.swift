@@ -71,4 +71,28 @@ import Testing
             #expect(CRC32.checksum(Array(data[cut...]), seed: a) == CRC32.checksum(data))
         }
     }
+
+    /// Command-line figures: fixed decimals, rounded half away from zero; for the values the
+    /// messages print (non-negative, below 1e9) the same as scaling to a whole number of units.
+    @Test func fixedDecimals() {
+        #expect(NumberFormat.fixed(2.5, decimals: 0) == "3")
+        #expect(NumberFormat.fixed(12, decimals: 0) == "12")
+        #expect(NumberFormat.fixed(1234.5, decimals: 2) == "1234.50")
+        #expect(NumberFormat.fixed(0.004, decimals: 2) == "0.00")
+        #expect(NumberFormat.fixed(0.1 + 0.2, decimals: 1) == "0.3")
+        #expect(NumberFormat.fixed(-0.5, decimals: 2) == "-0.50")
+        func scaled(_ v: Double, _ decimals: Int) -> String {
+            var p = 1.0
+            for _ in 0..<decimals { p *= 10 }
+            let n = Int64((v * p).rounded())
+            var f = String(n % Int64(p))
+            while f.count < decimals { f = "0" + f }
+            return decimals == 0 ? String(n) : "\(n / Int64(p)).\(f)"
+        }
+        var rng = SplitMix(seed: 11)
+        for i in 0..<20_000 {
+            let v = Double(rng.next() % 1_000_000_000_000) / [1, 10, 1000, 1e6][i % 4]
+            for d in 0...2 { #expect(NumberFormat.fixed(v, decimals: d) == scaled(v, d), "\(v) \(d)") }
+        }
+    }
 }

@@ -90,20 +90,16 @@ import Testing
     @Test func engineAccountsForEveryMutatedLine() {
         var rng = SplitMix(seed: 7)
         var lines: [String] = []
-        var recordLines = 0
         let registry = try! Registry(csv: Harness.defaultRegistry, origin: "t")
         let parser = LineParser(registry: registry)
         for i in 0..<50_000 {
-            let raw = mutate(Array(Self.corpus[i % Self.corpus.count].utf8), &rng)
-            var rec = ParsedRecord()
-            if case .skip = raw.withUnsafeBytes({ parser.parse($0, into: &rec) }) {} else { recordLines += 1 }
-            lines.append(String(decoding: raw, as: UTF8.self))
+            lines.append(String(decoding: mutate(Array(Self.corpus[i % Self.corpus.count].utf8), &rng), as: UTF8.self))
         }
         let h = Harness()
         var text = lines.joined(separator: "\n") + "\n"
         // Feed the bytes as they are (String(decoding:) may have replaced invalid UTF-8; count from it).
         var line: Int64 = 1
-        recordLines = 0
+        var recordLines = 0
         text.withUTF8 { p in
             var start = 0
             for i in 0..<p.count where p[i] == 0x0A {

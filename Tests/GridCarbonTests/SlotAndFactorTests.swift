@@ -1,5 +1,6 @@
 import Testing
 @testable import GridCarbonEngine
+import GridCarbonIO
 @testable import GridCarbonModel
 
 /// §3.2 slots and §3.3 factors.

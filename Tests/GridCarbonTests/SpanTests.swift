@@ -1,5 +1,6 @@
 import Testing
 @testable import GridCarbonEngine
+import GridCarbonIO
 @testable import GridCarbonModel
 
 /// §3.1 energy spans, one test per rule.

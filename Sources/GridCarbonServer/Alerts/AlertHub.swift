@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import GridCarbonEngine
 import GridCarbonIO
 import GridCarbonModel
@@ -20,7 +21,7 @@ public final class AlertHub: @unchecked Sendable {
     /// How many recent events stay in memory for subscribers.
     let ringCapacity: Int
 
-    private let lock = PThreadMutex()
+    private let lock = NIOLock()
     private let log: AlertLog
     /// Events that could not be logged yet (disk full, …): retried before the next ones.
     private var pending: [AlertEvent] = []

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import CoreMetrics
 import GridCarbonIO
 import Metrics
@@ -12,7 +13,7 @@ public final class AlertMetrics: @unchecked Sendable {
     let events: [String: CoreMetrics.Counter]
     let active: CoreMetrics.Gauge
     let subscribers: CoreMetrics.Gauge
-    private let lock = PThreadMutex()
+    private let lock = NIOLock()
     private var failures: [String: CoreMetrics.Counter] = [:]
     private var lags: [String: CoreMetrics.Gauge] = [:]
     private var subscriberCount = 0

@@ -1,3 +1,4 @@
+import GridCarbonModel
 import GridCarbonIO
 import Logging
 
@@ -26,8 +27,7 @@ struct DeliveryCursor: Sendable {
         }.prefix(48))
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in url.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        let hex = String(h, radix: 16)
-        return "\(kind)-\(safe)-\(String(repeating: "0", count: 16 - hex.count))\(hex).cursor"
+        return "\(kind)-\(safe)-\(SequenceName.zeroPadded(h, width: 16, radix: 16)).cursor"
     }
 
     /// The last delivered `seq`, or nil when there is no cursor file yet.

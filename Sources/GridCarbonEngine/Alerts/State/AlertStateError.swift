@@ -1,6 +1,6 @@
 import GridCarbonModel
 
-/// Alert state in a checkpoint that cannot be read back.
+/// Alert state bytes in a checkpoint that do not decode.
 struct AlertStateError: CategorizedError {
     /// What could not be read; extended with static members.
     struct Code: Hashable, Sendable, CustomStringConvertible {

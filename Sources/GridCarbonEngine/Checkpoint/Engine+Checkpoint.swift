@@ -1,314 +1,5 @@
 import GridCarbonModel
 
-/// Why ``Engine/restore(from:)`` refused a checkpoint.
-public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// `restore` was called on an engine that has already taken input.
-    case engineNotFresh(String)
-    /// The bytes do not start with the checkpoint magic.
-    case notACheckpoint
-    /// Written by a newer (or unknown) format version.
-    case unsupportedVersion(UInt32)
-    /// Truncated, bit-flipped or otherwise malformed.
-    case corrupt(String)
-    /// Taken with other settings or another registry: the state would not mean the same thing here.
-    case configurationMismatch(String)
-
-    public var description: String {
-        switch self {
-        case .engineNotFresh(let why): return "cannot restore a checkpoint into an engine that already holds state (\(why)); restore into a freshly constructed engine"
-        case .notACheckpoint: return "not a gridcarbon engine checkpoint (bad magic)"
-        case .unsupportedVersion(let v): return "checkpoint format version \(v) is not supported (this build reads version \(EngineCheckpointFormat.version))"
-        case .corrupt(let why): return "corrupt checkpoint: \(why)"
-        case .configurationMismatch(let why): return "checkpoint does not match this configuration: \(why)"
-        }
-    }
-}
-
-/// The checkpoint format.
-///
-/// Header, 32 bytes, little-endian:
-/// ```
-///  0  magic "GCENGCKP"
-///  8  u32 format version (1)
-/// 12  u32 flags (0; bit 0 would mark a big-endian writer)
-/// 16  u64 payload length
-/// 24  u32 CRC-32 of bytes 0..<24 followed by the payload
-/// 28  u32 reserved, 0
-/// ```
-/// The payload is a sequence of sections, each starting with a u64 tag (four ASCII letters), in
-/// this order; integers are 64-bit unless said otherwise, arrays are raw host memory (little-endian
-/// on every platform Swift runs this on; the flags refuse the other):
-/// - `SETG`: zone offset (s), slot, window count + lengths, level count + level raw values (sorted),
-///   reorder_window, span_horizon, max_gap, max_future.
-/// - `REGY`: meter count, hash of the meter ids in order, profile count, hash of the profiles
-///   (keys of each, meter → profile, key names; after a live reload also the live meter count and
-///   the meter-level key names). The registry itself is not in the engine checkpoint: restore into
-///   an engine built with the registry in force when it was taken (the daemon stores a
-///   ``Registry/snapshot()`` next to it).
-/// - `SCAL`: accepted, duplicate, rejected, late, watermark, maxEventTime, windowsClosed, closedBefore.
-/// - `SRCS`: source name count, then per name its byte length and UTF-8 bytes.
-/// - `BASE`: meter count, then baseline timestamps (i64 × meters) and values (f64 × meters).
-/// - `PEND`: item count, then per meter in index order its pending items in list order, 32 bytes
-///   each: key i64, start i64, value f64, meter i32, kind u32 (0 register, 1 interval).
-/// - `SLOT`: ring size, touched count, then per touched slot (ring order) its ring index and the
-///   slot's per-meter energy cells (f64 × meters).
-/// - `WIND`: window length count; per length the open accumulator count, per accumulator its index,
-///   energy, co2, realtime (f64 × profiles), spans, meters (i32 × profiles), seen bitset (u64 × words).
-/// - `FACT`: region count; per region its real-time factors (count; start, end, value) and mix
-///   records in arrival order (count; start, end, source, mwh).
-/// - `TOTL`: day, month, year ids, profile count, then day, month and year (energy, co2) per profile.
-/// - `ALRT` (optional): byte length, then the alert evaluator's state by names (Engine+Alerts.swift).
-/// - `END.`
-///
-/// Pool indices, bucket links and caches are not written: restore rebuilds the links and leaves the
-/// caches cold, which changes no output.
-public enum EngineCheckpointFormat {
-    public static let magic: [UInt8] = Array("GCENGCKP".utf8)
-    public static let version: UInt32 = 1
-    public static let headerSize = 32
-
-    static func tag(_ s: StaticString) -> UInt64 {
-        var v: UInt64 = 0
-        let p = s.utf8Start
-        for i in 0..<4 { v |= UInt64(p[i]) << (8 * UInt64(i)) }
-        return v
-    }
-    static let settings = tag("SETG"), registry = tag("REGY"), scalars = tag("SCAL"), sources = tag("SRCS")
-    static let baselines = tag("BASE"), pending = tag("PEND"), slots = tag("SLOT"), windows = tag("WIND")
-    static let factors = tag("FACT"), totals = tag("TOTL"), alerts = tag("ALRT"), end = tag("END.")
-
-    static func name(_ tag: UInt64) -> String {
-        String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: tag >> (8 * UInt64($0))) }, as: UTF8.self)
-    }
-
-    #if _endian(big)
-    static let flags: UInt32 = 1
-    #else
-    static let flags: UInt32 = 0
-    #endif
-}
-
-// MARK: - Fingerprint
-
-/// What a checkpoint must agree with to be restored: the settings and the registry.
-struct CheckpointFingerprint: Equatable {
-    var zoneOffset: Int64
-    var slot: Int64
-    var windows: [Int64]
-    var levels: [Int64]
-    var reorderWindow: Int64
-    var spanHorizon: Int64
-    var maxGap: Int64
-    var maxFuture: Int64
-    var meterCount: Int64
-    var idHash: UInt64
-    var profileCount: Int64
-    var profileHash: UInt64
-
-    func write<O: CheckpointOutput>(_ o: inout O) {
-        o.section(EngineCheckpointFormat.settings)
-        o.i64(zoneOffset); o.i64(slot)
-        o.i64(Int64(windows.count)); for w in windows { o.i64(w) }
-        o.i64(Int64(levels.count)); for l in levels { o.i64(l) }
-        o.i64(reorderWindow); o.i64(spanHorizon); o.i64(maxGap); o.i64(maxFuture)
-        o.section(EngineCheckpointFormat.registry)
-        o.i64(meterCount); o.u64(idHash); o.i64(profileCount); o.u64(profileHash)
-    }
-
-    static func read(_ r: inout CheckpointReader) throws -> CheckpointFingerprint {
-        try r.section(EngineCheckpointFormat.settings)
-        let zone = try r.i64(), slot = try r.i64()
-        let nw = try r.count(each: 8, "window lengths")
-        var windows: [Int64] = []
-        for _ in 0..<nw { windows.append(try r.i64()) }
-        let nl = try r.count(each: 8, "levels")
-        var levels: [Int64] = []
-        for _ in 0..<nl { levels.append(try r.i64()) }
-        let reorder = try r.i64(), horizon = try r.i64(), gap = try r.i64(), future = try r.i64()
-        try r.section(EngineCheckpointFormat.registry)
-        let mc = try r.i64(), ih = try r.u64(), pc = try r.i64(), ph = try r.u64()
-        return CheckpointFingerprint(zoneOffset: zone, slot: slot, windows: windows, levels: levels, reorderWindow: reorder,
-                                     spanHorizon: horizon, maxGap: gap, maxFuture: future, meterCount: mc, idHash: ih,
-                                     profileCount: pc, profileHash: ph)
-    }
-
-    /// What differs between a checkpoint's fingerprint (`self`) and this engine's (`here`), for the operator.
-    func differences(from here: CheckpointFingerprint) -> [String] {
-        var out: [String] = []
-        func d(_ v: Int64) -> String { DurationFormat.format(v) }
-        func ds(_ v: [Int64]) -> String { v.map(d).joined(separator: ",") }
-        func ls(_ v: [Int64]) -> String { v.map { Level(rawValue: Int($0))?.name ?? "?\($0)" }.joined(separator: ",") }
-        func zs(_ v: Int64) -> String {
-            let a = abs(v)
-            return (v < 0 ? "-" : "+") + String(format2: a / 3600) + ":" + String(format2: (a % 3600) / 60)
-        }
-        if zoneOffset != here.zoneOffset { out.append("zone offset \(zs(zoneOffset)) in the checkpoint, \(zs(here.zoneOffset)) here") }
-        if slot != here.slot { out.append("resolution \(d(slot)) in the checkpoint, \(d(here.slot)) here") }
-        if windows != here.windows { out.append("windows \(ds(windows)) in the checkpoint, \(ds(here.windows)) here") }
-        if levels != here.levels { out.append("levels \(ls(levels)) in the checkpoint, \(ls(here.levels)) here") }
-        if reorderWindow != here.reorderWindow { out.append("reorder_window \(d(reorderWindow)) in the checkpoint, \(d(here.reorderWindow)) here") }
-        if spanHorizon != here.spanHorizon { out.append("span_horizon \(d(spanHorizon)) in the checkpoint, \(d(here.spanHorizon)) here") }
-        if maxGap != here.maxGap { out.append("max_gap \(d(maxGap)) in the checkpoint, \(d(here.maxGap)) here") }
-        if maxFuture != here.maxFuture { out.append("max_future \(d(maxFuture)) in the checkpoint, \(d(here.maxFuture)) here") }
-        if meterCount != here.meterCount {
-            out.append("registry has \(meterCount) meters in the checkpoint, \(here.meterCount) here")
-        } else if idHash != here.idHash {
-            out.append("registry meter ids differ (same count, \(meterCount), but other ids or another order)")
-        } else if profileCount != here.profileCount || profileHash != here.profileHash {
-            out.append("registry keys differ (the same meters, but their regions, cities, parks, enterprises or industries changed: \(profileCount) key combinations in the checkpoint, \(here.profileCount) here)")
-        }
-        return out
-    }
-}
-
-private extension String {
-    init(format2 v: Int64) { self = v < 10 ? "0\(v)" : "\(v)" }
-}
-
-/// A 64-bit hash over raw bytes (not cryptographic; it tells configurations apart).
-
-// MARK: - Output
-
-/// Where the state is written: first counted (to size the buffer exactly), then copied.
-protocol CheckpointOutput {
-    var counting: Bool { get }
-    mutating func bytes(_ p: UnsafeRawPointer, count n: Int)
-    /// Accounts for `n` bytes without producing them (counting pass only).
-    mutating func reserve(_ n: Int)
-}
-
-extension CheckpointOutput {
-    @inline(__always) mutating func i64(_ v: Int64) { withUnsafeBytes(of: v) { bytes($0.baseAddress!, count: 8) } }
-    @inline(__always) mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v) { bytes($0.baseAddress!, count: 8) } }
-    @inline(__always) mutating func f64(_ v: Double) { withUnsafeBytes(of: v) { bytes($0.baseAddress!, count: 8) } }
-    @inline(__always) mutating func i32(_ v: Int32) { withUnsafeBytes(of: v) { bytes($0.baseAddress!, count: 4) } }
-    @inline(__always) mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v) { bytes($0.baseAddress!, count: 4) } }
-    @inline(__always) mutating func section(_ tag: UInt64) { u64(tag) }
-    @inline(__always) mutating func raw<T>(_ p: UnsafePointer<T>, count n: Int) {
-        if n > 0 { bytes(UnsafeRawPointer(p), count: n * MemoryLayout<T>.stride) }
-    }
-    mutating func array<T>(_ a: [T]) {
-        a.withUnsafeBytes { if $0.count > 0 { bytes($0.baseAddress!, count: $0.count) } }
-    }
-}
-
-struct CountingOutput: CheckpointOutput {
-    var size = 0
-    var counting: Bool { true }
-    @inline(__always) mutating func bytes(_ p: UnsafeRawPointer, count n: Int) { size += n }
-    mutating func reserve(_ n: Int) { size += n }
-}
-
-/// Computes the CRC-32 of the payload without keeping it.
-struct CRCOutput: CheckpointOutput {
-    var crc: UInt32
-    var counting: Bool { false }
-    @inline(__always) mutating func bytes(_ p: UnsafeRawPointer, count n: Int) {
-        crc = CRC32.checksum(UnsafeRawBufferPointer(start: p, count: n), seed: crc)
-    }
-    mutating func reserve(_ n: Int) { preconditionFailure("reserve is for the counting pass") }
-}
-
-/// Hands the payload to a writer in chunks of about 1 MiB.
-struct StreamOutput: CheckpointOutput {
-    var buffer: [UInt8] = []
-    let write: (UnsafeRawBufferPointer) throws -> Void
-    var error: (any Error)?
-    var written = 0
-    var counting: Bool { false }
-    init(write: @escaping (UnsafeRawBufferPointer) throws -> Void) {
-        self.write = write
-        buffer.reserveCapacity(1 << 20)
-    }
-    mutating func bytes(_ p: UnsafeRawPointer, count n: Int) {
-        written += n
-        if buffer.count + n > 1 << 20 { flush() }
-        if n >= 1 << 20 {
-            if error == nil { do { try write(UnsafeRawBufferPointer(start: p, count: n)) } catch { self.error = error } }
-            return
-        }
-        buffer.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
-    }
-    mutating func flush() {
-        if !buffer.isEmpty && error == nil {
-            do { try buffer.withUnsafeBytes { try write($0) } } catch { self.error = error }
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-    mutating func reserve(_ n: Int) { preconditionFailure("reserve is for the counting pass") }
-}
-
-struct MemoryOutput: CheckpointOutput {
-    let base: UnsafeMutableRawPointer
-    let capacity: Int
-    var at = 0
-    var counting: Bool { false }
-    @inline(__always) mutating func bytes(_ p: UnsafeRawPointer, count n: Int) {
-        precondition(n <= capacity - at, "checkpoint larger than counted")
-        (base + at).copyMemory(from: p, byteCount: n)
-        at += n
-    }
-    mutating func reserve(_ n: Int) { preconditionFailure("reserve is for the counting pass") }
-}
-
-// MARK: - Input
-
-/// Reads the payload, checking every length against what is left.
-struct CheckpointReader {
-    let base: UnsafeRawPointer
-    let end: Int
-    var at: Int
-    var current = "header"
-
-    var remaining: Int { end - at }
-
-    mutating func need(_ n: Int, _ what: @autoclosure () -> String) throws {
-        guard n >= 0 && n <= end - at else {
-            throw CheckpointError.corrupt("truncated in section \(current) reading \(what()): \(n) bytes needed at offset \(at), \(end - at) left")
-        }
-    }
-
-    @inline(__always) mutating func load<T: BitwiseCopyable>(_ type: T.Type, _ what: @autoclosure () -> String) throws -> T {
-        try need(MemoryLayout<T>.size, what())
-        let v = base.loadUnaligned(fromByteOffset: at, as: T.self)
-        at += MemoryLayout<T>.size
-        return v
-    }
-    @inline(__always) mutating func i64(_ what: @autoclosure () -> String = "a number") throws -> Int64 { try load(Int64.self, what()) }
-    @inline(__always) mutating func u64(_ what: @autoclosure () -> String = "a number") throws -> UInt64 { try load(UInt64.self, what()) }
-    @inline(__always) mutating func f64(_ what: @autoclosure () -> String = "a number") throws -> Double { try load(Double.self, what()) }
-    @inline(__always) mutating func i32(_ what: @autoclosure () -> String = "a number") throws -> Int32 { try load(Int32.self, what()) }
-    @inline(__always) mutating func u32(_ what: @autoclosure () -> String = "a number") throws -> UInt32 { try load(UInt32.self, what()) }
-
-    /// A count of items of `each` bytes that must all fit in what is left.
-    mutating func count(each: Int, _ what: String) throws -> Int {
-        let v = try i64("the number of \(what)")
-        guard v >= 0 && v <= Int64(remaining / max(each, 1)) else {
-            throw CheckpointError.corrupt("section \(current): \(v) \(what) do not fit in the \(remaining) bytes left")
-        }
-        return Int(v)
-    }
-
-    /// Copies `n` bytes to `dst` (or skips them when `dst` is nil).
-    mutating func raw(_ n: Int, into dst: UnsafeMutableRawPointer?, _ what: @autoclosure () -> String) throws {
-        try need(n, what())
-        if let dst, n > 0 { dst.copyMemory(from: base + at, byteCount: n) }
-        at += n
-    }
-
-    mutating func section(_ tag: UInt64) throws {
-        let t = try u64("the tag of section \(EngineCheckpointFormat.name(tag))")
-        guard t == tag else {
-            throw CheckpointError.corrupt("expected section \(EngineCheckpointFormat.name(tag)) at offset \(at - 8) after \(current), found \(EngineCheckpointFormat.name(t).debugDescription)")
-        }
-        current = EngineCheckpointFormat.name(tag)
-    }
-
-    func fail(_ why: String) -> CheckpointError { .corrupt("section \(current): \(why)") }
-}
-
-// MARK: - Engine
-
 extension Engine {
     /// The engine's state as bytes (see ``EngineCheckpointFormat``), for crash recovery: a fresh
     /// engine with the same settings, registry, tables and sink type that restores them and is fed
@@ -317,13 +8,13 @@ extension Engine {
     /// Call it between input calls (never from inside a sink callback).
     public func checkpoint() -> [UInt8] {
         let fp = fingerprint()
-        var counter = CountingOutput()
+        var counter = CountingSink()
         writeState(&counter, fingerprint: fp)
         let payload = counter.size
         let header = EngineCheckpointFormat.headerSize
         return [UInt8](unsafeUninitializedCapacity: header + payload) { buf, initialized in
             let base = UnsafeMutableRawPointer(buf.baseAddress!)
-            var out = MemoryOutput(base: base + header, capacity: payload)
+            var out = MemorySink(base: base + header, capacity: payload)
             writeState(&out, fingerprint: fp)
             precondition(out.at == payload, "checkpoint size changed between the counting and the writing pass")
             base.copyMemory(from: EngineCheckpointFormat.magic, byteCount: 8)
@@ -344,7 +35,7 @@ extension Engine {
     /// thread, between input calls).
     public func checkpoint(into write: (UnsafeRawBufferPointer) throws -> Void) throws {
         let fp = fingerprint()
-        var counter = CountingOutput()
+        var counter = CountingSink()
         writeState(&counter, fingerprint: fp)
         let payload = counter.size
         var header = [UInt8](repeating: 0, count: EngineCheckpointFormat.headerSize)
@@ -354,12 +45,12 @@ extension Engine {
             h.storeBytes(of: EngineCheckpointFormat.flags.littleEndian, toByteOffset: 12, as: UInt32.self)
             h.storeBytes(of: UInt64(payload).littleEndian, toByteOffset: 16, as: UInt64.self)
         }
-        var crc = CRCOutput(crc: header.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<24])) })
+        var crc = CRCSink(crc: header.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<24])) })
         writeState(&crc, fingerprint: fp)
         header.withUnsafeMutableBytes { $0.storeBytes(of: crc.crc.littleEndian, toByteOffset: 24, as: UInt32.self) }
         try header.withUnsafeBytes { try write($0) }
         try withoutActuallyEscaping(write) { w in
-            var out = StreamOutput(write: w)
+            var out = StreamSink(write: w)
             writeState(&out, fingerprint: fp)
             out.flush()
             if let e = out.error { throw e }
@@ -408,10 +99,14 @@ extension Engine {
         // Two passes over the same bytes: the first checks everything and changes nothing, so a
         // refused checkpoint leaves the engine fresh; the second applies.
         let here = fingerprint()
-        var check = CheckpointReader(base: base, end: bytes.count, at: header)
-        try readState(&check, here: here, apply: false)
-        var apply = CheckpointReader(base: base, end: bytes.count, at: header)
-        try readState(&apply, here: here, apply: true)
+        do {
+            var check = ByteReader(bytes, from: header, context: "header")
+            try readState(&check, here: here, apply: false)
+            var apply = ByteReader(bytes, from: header, context: "header")
+            try readState(&apply, here: here, apply: true)
+        } catch let e as ByteCodecError {
+            throw CheckpointError(e)
+        }
         resetCaches()
     }
 
@@ -494,7 +189,7 @@ extension Engine {
 
     // MARK: Writing
 
-    func writeState<O: CheckpointOutput>(_ o: inout O, fingerprint fp: CheckpointFingerprint) {
+    func writeState<O: ByteSink>(_ o: inout O, fingerprint fp: CheckpointFingerprint) {
         typealias F = EngineCheckpointFormat
         fp.write(&o)
 
@@ -504,11 +199,7 @@ extension Engine {
 
         o.section(F.sources)
         o.i64(Int64(sourceNames.count))
-        for name in sourceNames {
-            let utf8 = Array(name.utf8)
-            o.i64(Int64(utf8.count))
-            o.array(utf8)
-        }
+        for name in sourceNames { o.string(name) }
 
         o.section(F.baselines)
         o.i64(Int64(meterCount))
@@ -585,7 +276,7 @@ extension Engine {
 
     /// Reads the state; with `apply` false it only checks (every length, index and enum value),
     /// with `apply` true it installs what it reads.
-    func readState(_ r: inout CheckpointReader, here: CheckpointFingerprint, apply: Bool) throws {
+    func readState(_ r: inout ByteReader, here: CheckpointFingerprint, apply: Bool) throws {
         typealias F = EngineCheckpointFormat
         let fp = try CheckpointFingerprint.read(&r)
         let diffs = fp.differences(from: here)
@@ -607,10 +298,7 @@ extension Engine {
         let ns = try r.count(each: 8, "source names")
         var names: [String] = []
         for i in 0..<ns {
-            let len = try r.count(each: 1, "bytes of source name \(i)")
-            try r.need(len, "source name \(i)")
-            names.append(String(decoding: UnsafeRawBufferPointer(start: r.base + r.at, count: len), as: UTF8.self))
-            r.at += len
+            names.append(try r.string("source name \(i)"))
         }
         if apply { sourceNames = names }
 
@@ -746,7 +434,4 @@ extension Engine {
     }
 }
 
-private func hex(_ v: UInt32) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: 8 - s.count) + s
-}
+private func hex(_ v: UInt32) -> String { SequenceName.zeroPadded(v, width: 8, radix: 16) }
