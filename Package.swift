@@ -45,7 +45,8 @@ let package = Package(
         // alert rules (Alerts/, a file per rule kind), checkpoints (Checkpoint/).
         .target(name: "GridCarbonEngine", dependencies: ["GridCarbonModel"], swiftSettings: hot),
         // I/O around the engine: zstd, input readers, aggregate CSV and files, side outputs, the
-        // write-ahead log (Log/), the alert log, configuration files, replay.
+        // write-ahead log (Log/), the alert log, the configuration file's one reader and its list
+        // of keys (Config/, over the JSON reader in JSON/), replay, error types (Errors/).
         .target(
             name: "GridCarbonIO",
             dependencies: [
