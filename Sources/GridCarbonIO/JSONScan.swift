@@ -160,12 +160,6 @@ public enum JSONScan {
 
 // MARK: - Strict reading of an array of flat objects
 
-/// Text that is not valid JSON, at a byte offset.
-public struct JSONSyntaxError: Error, Sendable, Equatable {
-    public var offset: Int
-    public var message: String
-}
-
 /// A member value of a flat object: scalars as they are, containers only by kind.
 public enum JSONScalar: Equatable, Sendable {
     case string(String), number(Double), bool(Bool), null, array, object

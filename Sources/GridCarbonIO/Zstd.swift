@@ -58,7 +58,7 @@ public final class ZstdDecompressor {
             midFrame = r != 0
             if outBuf.pos > 0 {
                 do { try sink(UnsafeRawBufferPointer(rebasing: out[0..<outBuf.pos])) } catch {
-                    throw ZstdError(message: "\(error)")
+                    throw ZstdError(.consumer, message: "\(error)")
                 }
             }
             if inBuf.pos == inBuf.size && outBuf.pos < outBuf.size { break }

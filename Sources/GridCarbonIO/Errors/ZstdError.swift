@@ -15,6 +15,8 @@ public struct ZstdError: CategorizedError {
         public static let library = Code("library")
         /// The input is not one whole zstd frame (its size unknown, cut off, trailing bytes).
         public static let badFrame = Code("badFrame")
+        /// Whatever took the decompressed bytes failed; the message is its error.
+        public static let consumer = Code("consumer")
     }
 
     public var code: Code

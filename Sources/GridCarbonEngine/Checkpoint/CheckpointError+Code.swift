@@ -1,6 +1,6 @@
 import GridCarbonModel
 
-// ``CheckpointError`` stays an enum next to the format it describes (its cases carry the detail);
+// ``CheckpointError`` stays an enum (its cases carry the detail, and callers match on them);
 // this gives it a ``Code`` and a ``FailureCategory`` like the project's other errors.
 extension CheckpointError: CategorizedError {
     /// Which way a checkpoint was refused; extended with static members.
