@@ -20,7 +20,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
@@ -46,7 +45,8 @@ let package = Package(
         // alert rules (Alerts/, a file per rule kind), checkpoints (Checkpoint/).
         .target(name: "GridCarbonEngine", dependencies: ["GridCarbonModel"], swiftSettings: hot),
         // I/O around the engine: zstd, input readers, aggregate CSV and files, side outputs, the
-        // write-ahead log (Log/), the alert log, configuration files, replay.
+        // write-ahead log (Log/), the alert log, the configuration file's one reader and its list
+        // of keys (Config/, over the JSON reader in JSON/), replay, error types (Errors/).
         .target(
             name: "GridCarbonIO",
             dependencies: [
@@ -82,7 +82,6 @@ let package = Package(
             dependencies: [
                 "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonSimulate", "GridCarbonServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Configuration", package: "swift-configuration"),
             ],
             swiftSettings: strict
         ),

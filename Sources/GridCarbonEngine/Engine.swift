@@ -98,7 +98,7 @@ public final class Engine {
 
     public init(settings: EngineSettings, registry: Registry, annual: AnnualFactorTable = .embedded,
                 sources: SourceFactorTable = .embedded, sink: EngineSink, now: Micros) {
-        precondition(settings.validate() == nil, settings.validate() ?? "")
+        do { try settings.validate() } catch { preconditionFailure(error.message) }
         self.settings = settings
         self.registry = registry
         self.sink = sink

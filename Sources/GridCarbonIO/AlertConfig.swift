@@ -1,14 +1,5 @@
-import Foundation
 import GridCarbonEngine
 import GridCarbonModel
-
-/// A configuration or budgets file that cannot be used, with the file and line at fault.
-public struct AlertConfigError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var line: Int?
-    public var message: String
-    public var description: String { line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)" }
-}
 
 /// Reads alert rules from the `alerts` object of the daemon's JSON configuration and budgets from
 /// their CSV (§5). Every error names the file and line.
@@ -25,127 +16,21 @@ public struct AlertConfigError: Error, CustomStringConvertible, Sendable {
 /// }
 /// ```
 public enum AlertConfig {
-    static let ruleKeys: Set<String> = ["name", "kind", "severity", "level", "key", "window", "threshold", "hysteresis", "warn_ratio",
-                                        "period", "lookback", "silent_after", "max_anomaly_rate"]
-    /// Keys of the `alerts` object this reader uses; the server adds its own (webhooks, alertmanager).
-    public static let keys: Set<String> = ["rules", "budgets"]
-
-    /// The rules and budgets of configuration `text` (read from `path`); budget paths are relative
-    /// to the configuration file's folder. No `alerts` object: no rules.
-    public static func load(text: String, path: String, engine: EngineSettings, budgetsOverride: String? = nil) throws(AlertConfigError) -> AlertSettings {
-        // The rules (10,000 of them, maybe) are read by ``JSONScan`` without a dictionary per rule;
-        // the rest of the document, small, by JSONSerialization.
-        let bytes = Array(text.utf8)
-        let root: Any
-        do { root = try JSONSerialization.jsonObject(with: Data(JSONScan.nulling(bytes, at: ["alerts", "rules"]))) } catch {
-            throw AlertConfigError(path: path, line: nil, message: "not valid JSON")
-        }
-        // Line numbers are only needed for an error: the text is walked then.
-        func line(_ path: [String]) -> Int? { JSONScan.line(bytes, of: path) }
-        var settings = AlertSettings()
-        guard let object = root as? [String: Any], let alerts = object["alerts"] else {
-            if let b = budgetsOverride { settings.budgets = try loadBudgets(path: b) }
-            return settings
-        }
-        guard let a = alerts as? [String: Any] else {
-            throw AlertConfigError(path: path, line: line(["alerts"]), message: "alerts must be an object")
-        }
-        if a["rules"] != nil {
-            let found: JSONScan.ObjectArray
-            do { found = try JSONScan.objectArray(bytes, at: ["alerts", "rules"]) } catch {
-                throw AlertConfigError(path: path, line: JSONScan.line(bytes, at: error.offset), message: "not valid JSON: \(error.message)")
-            }
-            guard case .elements(let list) = found else {
-                throw AlertConfigError(path: path, line: line(["alerts", "rules"]), message: "alerts.rules must be an array of rule objects")
-            }
-            settings.rules.reserveCapacity(list.count)
-            for (i, item) in list.enumerated() {
-                let at = ["alerts", "rules", "\(i)"]
-                func fail(_ key: String?, _ why: String) -> AlertConfigError {
-                    AlertConfigError(path: path, line: line(key.map { at + [$0] } ?? at) ?? line(at), message: "rule \(i + 1): \(why)")
-                }
-                guard let members = item.members else { throw fail(nil, "a rule is a JSON object") }
-                if let k = members.lazy.map(\.key).filter({ !ruleKeys.contains($0) }).min() {
-                    throw fail(k, "unknown field '\(k)' (known: \(ruleKeys.sorted().joined(separator: ", ")))")
-                }
-                /// A member's value; the last one when a key repeats (as JSON parsers do).
-                func member(_ k: String) -> JSONScalar? { members.last { $0.key == k }?.value }
-                func string(_ k: String) throws(AlertConfigError) -> String? {
-                    guard let v = member(k) else { return nil }
-                    guard case .string(let s) = v else { throw fail(k, "\(k) must be a string") }
-                    return s
-                }
-                func number(_ k: String) throws(AlertConfigError) -> Double? {
-                    guard let v = member(k) else { return nil }
-                    guard case .number(let n) = v, n.isFinite else { throw fail(k, "\(k) must be a number") }
-                    return n
-                }
-                func duration(_ k: String) throws(AlertConfigError) -> Micros? {
-                    guard let s = try string(k) else { return nil }
-                    guard let d = DurationFormat.parse(s), d > 0 else { throw fail(k, "\(k) '\(s)' is not a duration such as 15m, 1h, 1d") }
-                    return d
-                }
-                guard case .string(let name)? = member("name") else { throw fail("name", "needs a \"name\" (a string)") }
-                guard case .string(let kindText)? = member("kind"), let kind = AlertKind(rawValue: kindText) else {
-                    throw fail("kind", "\"kind\" must be one of intensity, budget, forecast, data_quality")
-                }
-                var rule = AlertRule(name: name, kind: kind)
-                if let s = try string("severity") {
-                    guard let v = AlertSeverity(rawValue: s) else { throw fail("severity", "severity must be info, warning or critical") }
-                    rule.severity = v
-                }
-                if let s = try string("level") {
-                    guard let l = Level(name: s) else { throw fail("level", "unknown level '\(s)'") }
-                    rule.level = l
-                }
-                if let s = try string("key") {
-                    guard Identifier.isValid(s) else { throw fail("key", "key '\(s)' is not an identifier") }
-                    rule.key = s
-                }
-                rule.window = try duration("window")
-                if let v = try number("threshold") { rule.threshold = v }
-                if let v = try number("hysteresis") { rule.hysteresis = v }
-                if let v = try number("warn_ratio") { rule.warnRatio = v }
-                if let s = try string("period") {
-                    guard let p = BudgetPeriod(rawValue: s) else { throw fail("period", "period must be day, month or year") }
-                    rule.period = p
-                }
-                if let d = try duration("lookback") { rule.lookback = d }
-                if let d = try duration("silent_after") { rule.silentAfter = d }
-                rule.maxAnomalyRate = try number("max_anomaly_rate")
-                settings.rules.append(rule)
-            }
-            if let p = settings.problem(engine: engine) {
-                let at = ["alerts", "rules", "\(p.index)"]
-                throw AlertConfigError(path: path, line: line(at), message: "rule \(p.index + 1): \(p.message)")
-            }
-        }
-        for k in a.keys.sorted() where k != "rules" && k != "budgets" && !serverKeys.contains(k) {
-            throw AlertConfigError(path: path, line: line(["alerts", k]), message: "unknown key alerts.\(k)")
-        }
-        var budgetsPath = budgetsOverride
-        if budgetsPath == nil, let b = a["budgets"] {
-            guard let s = b as? String else {
-                throw AlertConfigError(path: path, line: line(["alerts", "budgets"]), message: "alerts.budgets must be the path of a CSV file")
-            }
-            budgetsPath = s.hasPrefix("/") ? s : (Files.dirname(of: path) + "/" + s)
-        }
-        if let b = budgetsPath { settings.budgets = try loadBudgets(path: b) }
-        return settings
+    /// The rules and budgets of configuration `text` (read from `path`), through the one reader of
+    /// the configuration file (``ConfigFile/alertSettings(engine:budgetsOverride:)``).
+    public static func load(text: String, path: String, engine: EngineSettings, budgetsOverride: String? = nil) throws(ConfigurationError) -> AlertSettings {
+        try ConfigFile(text: text, path: path).alertSettings(engine: engine, budgetsOverride: budgetsOverride)
     }
 
-    /// Keys of `alerts` read by the server (subscribers).
-    public static let serverKeys: Set<String> = ["webhooks", "webhook_token", "alertmanager", "keep_alive"]
-
     /// Reads a budgets CSV (`level,key,period,budget_kg`).
-    public static func loadBudgets(path: String) throws(AlertConfigError) -> [Budget] {
+    public static func loadBudgets(path: String) throws(ConfigurationError) -> [Budget] {
         let bytes: [UInt8]
-        do { bytes = try Files.read(path) } catch { throw AlertConfigError(path: path, line: nil, message: "cannot read: \(error)") }
+        do { bytes = try Files.read(path) } catch { throw ConfigurationError(.unreadable, path: path, message: "cannot read: \(error)") }
         return try parseBudgets(String(decoding: bytes, as: UTF8.self), path: path)
     }
 
     /// Parses budgets CSV text; a duplicate `level,key,period` is an error.
-    public static func parseBudgets(_ text: String, path: String) throws(AlertConfigError) -> [Budget] {
+    public static func parseBudgets(_ text: String, path: String) throws(ConfigurationError) -> [Budget] {
         struct Seen: Hashable { var level: Level; var key: String; var period: BudgetPeriod }
         let bytes = Array(text.utf8)
         var out: [Budget] = []
@@ -159,7 +44,7 @@ public enum AlertConfig {
             var line = bytes[start..<newline]
             start = newline + 1
             if line.last == 0x0D { line = line.dropLast() }
-            func fail(_ why: String) -> AlertConfigError { AlertConfigError(path: path, line: n, message: why) }
+            func fail(_ why: String) -> ConfigurationError { ConfigurationError(.badBudget, path: path, line: n, message: why) }
             if line.isEmpty || line.first == UInt8(ascii: "#") { continue }
             let f = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map(trimmed)
             func text(_ i: Int) -> String { String(decoding: f[i], as: UTF8.self) }
@@ -220,7 +105,7 @@ extension AlertConfig {
     }
 
     /// Reads ``canonical(_:)``'s output.
-    public static func fromCanonical(json: String, budgets: String, engine: EngineSettings) throws(AlertConfigError) -> AlertSettings {
+    public static func fromCanonical(json: String, budgets: String, engine: EngineSettings) throws(ConfigurationError) -> AlertSettings {
         var s = try load(text: json, path: "logged alert rules", engine: engine)
         s.budgets = try parseBudgets(budgets, path: "logged budgets")
         return s

@@ -7,18 +7,6 @@ import Darwin
 #endif
 import CZstd
 
-/// An I/O failure with the path and the system's reason.
-public struct IOError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var message: String
-    public init(path: String, message: String) { self.path = path; self.message = message }
-    public init(path: String, errno e: Int32, doing what: String) {
-        self.path = path
-        self.message = "\(what): \(String(cString: strerror(e)))"
-    }
-    public var description: String { "\(path): \(message)" }
-}
-
 /// Small POSIX file helpers (no `Foundation` on the data path).
 public enum Files {
     /// Creates `path` and its parents.
@@ -27,7 +15,7 @@ public enum Files {
         var st = stat()
         if stat(path, &st) == 0 {
             if (st.st_mode & S_IFMT) == S_IFDIR { return }
-            throw IOError(path: path, message: "exists and is not a directory")
+            throw IOError(.failed, path: path, message: "exists and is not a directory")
         }
         let parent = dirname(of: path)
         if parent != path && !parent.isEmpty { try makeDirectories(parent) }
@@ -191,7 +179,7 @@ public final class OutputFile {
             while true {
                 var outBuf = ZSTD_outBuffer(dst: zbuf.baseAddress, size: zbuf.count, pos: 0)
                 let r = ZSTD_compressStream2(cctx, &outBuf, &inBuf, end ? ZSTD_e_end : ZSTD_e_continue)
-                if ZSTD_isError(r) != 0 { err = IOError(path: path, message: "zstd: " + String(cString: ZSTD_getErrorName(r))); return }
+                if ZSTD_isError(r) != 0 { err = IOError(.malformed, path: path, message: "zstd: " + String(cString: ZSTD_getErrorName(r))); return }
                 if outBuf.pos > 0 {
                     do { try Files.writeAll(fd, UnsafeRawBufferPointer(rebasing: zbuf[0..<outBuf.pos]), path: path) } catch { err = error; return }
                 }

@@ -91,7 +91,7 @@ public final class InputReader {
                 var outBuf = ZSTD_outBuffer(dst: buf.baseAddress! + filled, size: min(block, cap - filled), pos: 0)
                 let r = ZSTD_decompressStream(dctx, &outBuf, &inBuf)
                 if ZSTD_isError(r) != 0 {
-                    throw IOError(path: path, message: "not valid zstd (\(String(cString: ZSTD_getErrorName(r))))")
+                    throw IOError(.malformed, path: path, message: "not valid zstd (\(String(cString: ZSTD_getErrorName(r))))")
                 }
                 midFrame = r != 0
                 filled += outBuf.pos
@@ -100,7 +100,7 @@ public final class InputReader {
                     progress(self)
                 }
             }
-            if midFrame { throw IOError(path: path, message: "zstd input ends inside a frame (truncated file?)") }
+            if midFrame { throw IOError(.malformed, path: path, message: "zstd input ends inside a frame (truncated file?)") }
         } else {
             while true {
                 let n = try readSome(fd, buf.baseAddress! + filled, min(block, cap - filled))

@@ -1,9 +1,12 @@
-/// Finds objects and values in JSON text by path, on bytes, without building the document.
+/// Finds objects and values in JSON text by path, on bytes, without building the document, and
+/// reads whole documents (``document(_:strictAt:)``, in `JSON/JSONScan+Document.swift`) for the
+/// configuration file's one reader, ``ConfigFile``.
 ///
-/// It serves checks that need the layout of a configuration file rather than its values (which
-/// keys an object holds, where a value sits) and that must stay cheap on a file with 10,000 alert
-/// rules. It assumes text a JSON parser accepts; on malformed text it answers what it can and never
-/// reads out of bounds. Keys are compared and returned as their raw bytes (escapes not decoded).
+/// The path functions serve what needs the layout of a configuration file rather than its values
+/// (where a value sits, the line of an error) and must stay cheap on a file with 10,000 alert
+/// rules. They assume text a JSON parser accepts; on malformed text they answer what they can and
+/// never read out of bounds. Keys are compared and returned as their raw bytes (escapes not
+/// decoded).
 public enum JSONScan {
     /// The keys of the object at `path` (`[]` for the top level, `["alerts", "alertmanager"]`), in
     /// order of appearance; empty when there is no object there.
@@ -156,12 +159,6 @@ public enum JSONScan {
 }
 
 // MARK: - Strict reading of an array of flat objects
-
-/// Text that is not valid JSON, at a byte offset.
-public struct JSONSyntaxError: Error, Sendable, Equatable {
-    public var offset: Int
-    public var message: String
-}
 
 /// A member value of a flat object: scalars as they are, containers only by kind.
 public enum JSONScalar: Equatable, Sendable {

@@ -47,11 +47,6 @@ public struct ReplaySummary: Sendable {
     public var linesPerSecond: Double { seconds > 0 ? Double(lines) / seconds : 0 }
 }
 
-/// A problem with the replay's own inputs (exit status 1).
-public struct ReplayError: Error, CustomStringConvertible {
-    public var description: String
-}
-
 public enum Replay {
     /// Loads the registry, runs every input in order, ends the input, flushes the side outputs.
     /// - Throws: ``ReplayError`` for anything that stops the run (an unreadable input or registry,
@@ -62,7 +57,7 @@ public enum Replay {
         } catch let e as ReplayError {
             throw e
         } catch {
-            throw ReplayError(description: "\(error)")
+            throw ReplayError(.io, "\(error)")
         }
     }
 
@@ -70,14 +65,14 @@ public enum Replay {
         let t0 = Clock.monotonic()
         let registry = try loadRegistry(job)
         for input in job.inputs where input != "-" && !Files.exists(input) {
-            throw ReplayError(description: "\(input): no such file")
+            throw ReplayError(.noSuchInput, "\(input): no such file")
         }
         let runName = runStamp(job.now)
         let out = try OutputDirectory(root: job.dataDirectory, zone: job.settings.zone, registry: registry, runName: runName, sync: job.sync)
         let engine = Engine(settings: job.settings, registry: registry, annual: job.annual, sources: job.sources, sink: out, now: job.now)
         out.sourceNames = { [unowned engine] in engine.sourceNames }
         if !job.alerts.isEmpty {
-            if let problem = job.alerts.validate(engine: job.settings) { throw ReplayError(description: "alert rules: \(problem)") }
+            do { try job.alerts.validate(engine: job.settings) } catch { throw ReplayError(.alertRules, "alert rules: \(error.message)") }
             // The run's own alert log: seq starts at 1, so earlier logs in this folder are replaced.
             out.alertLog = try AlertLog(directory: job.dataDirectory + "/alerts", zone: job.settings.zone, fresh: true)
             engine.configureAlerts(job.alerts)
@@ -96,7 +91,7 @@ public enum Replay {
                                              windows: engine.windowsClosed, seconds: Clock.monotonic() - t0))
                 }
             } catch let e as IOError {
-                throw ReplayError(description: e.description)
+                throw ReplayError(.io, e.description)
             }
             bytes += reader.bytesRead
             lines += reader.lines
@@ -116,12 +111,12 @@ public enum Replay {
     static func loadRegistry(_ job: ReplayJob) throws -> Registry {
         let bytes: [UInt8]
         do { bytes = try Files.read(job.registryPath) } catch {
-            throw ReplayError(description: "cannot read the registry: \(error)")
+            throw ReplayError(.registry, "cannot read the registry: \(error)")
         }
         do {
             return try Registry(csv: bytes, origin: job.registryPath, meterLevel: job.settings.levels.contains(.meter))
         } catch {
-            throw ReplayError(description: "registry \(error)")
+            throw ReplayError(.registry, "registry \(error)")
         }
     }
 

@@ -1,13 +1,5 @@
 import CZstd
 
-/// A zstd error, with the library's own words.
-public struct ZstdError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var description: String { "zstd: \(message)" }
-    init(_ code: Int) { message = String(cString: ZSTD_getErrorName(code)) }
-    init(message: String) { self.message = message }
-}
-
 /// Whole-buffer zstd compression: one call, one frame.
 public enum Zstd {
     /// Compresses `input` into a single zstd frame. Level 3 (zstd's default) is fast and deterministic:
@@ -66,7 +58,7 @@ public final class ZstdDecompressor {
             midFrame = r != 0
             if outBuf.pos > 0 {
                 do { try sink(UnsafeRawBufferPointer(rebasing: out[0..<outBuf.pos])) } catch {
-                    throw ZstdError(message: "\(error)")
+                    throw ZstdError(.consumer, message: "\(error)")
                 }
             }
             if inBuf.pos == inBuf.size && outBuf.pos < outBuf.size { break }

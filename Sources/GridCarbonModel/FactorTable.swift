@@ -9,17 +9,6 @@ public struct AnnualFactor: Sendable, Equatable {
     public var source: String
 }
 
-/// A table that cannot be used, with the line that is wrong.
-public struct TableError: Error, Sendable, CustomStringConvertible, Equatable {
-    public var file: String
-    public var line: Int
-    public var message: String
-    public init(file: String, line: Int, message: String) {
-        self.file = file; self.line = line; self.message = message
-    }
-    public var description: String { "\(file):\(line): \(message)" }
-}
-
 /// The published annual average factors (§3.3 rules 3 and 4): per region and year, with the
 /// year fallback to the latest earlier year and the region fallback to the national factor.
 public struct AnnualFactorTable: Sendable {
@@ -45,7 +34,7 @@ public struct AnnualFactorTable: Sendable {
             if line.isEmpty { continue }
             if !sawHeader {
                 guard line.hasPrefix("year,region,") else {
-                    throw TableError(file: origin, line: lineNo, message: "expected the header year,region,name_en,name_zh,factor_kg_per_kwh,kind,source")
+                    throw TableError(.badHeader, file: origin, line: lineNo, message: "expected the header year,region,name_en,name_zh,factor_kg_per_kwh,kind,source")
                 }
                 sawHeader = true
                 continue
@@ -59,15 +48,15 @@ public struct AnnualFactorTable: Sendable {
             rows.append(AnnualFactor(year: year, region: region, nameEn: String(f[2]), nameZh: String(f[3]), kgPerKWh: v, kind: kind, source: f.count > 6 ? String(f[6]) : ""))
             if kind == "average" {
                 if byRegion[region].contains(where: { $0.year == year }) {
-                    throw TableError(file: origin, line: lineNo, message: "second average factor for \(f[1]) \(year)")
+                    throw TableError(.duplicate, file: origin, line: lineNo, message: "second average factor for \(f[1]) \(year)")
                 }
                 byRegion[region].append((year, v))
             }
         }
-        guard sawHeader else { throw TableError(file: origin, line: 1, message: "empty factor table") }
+        guard sawHeader else { throw TableError(.incomplete, file: origin, line: 1, message: "empty factor table") }
         for r in byRegion.indices { byRegion[r].sort { $0.year < $1.year } }
         guard !byRegion[Region.national].isEmpty else {
-            throw TableError(file: origin, line: lineNo, message: "no national (CN) average factor: every region needs it as the fallback")
+            throw TableError(.incomplete, file: origin, line: lineNo, message: "no national (CN) average factor: every region needs it as the fallback")
         }
     }
 
@@ -127,7 +116,7 @@ public struct SourceFactorTable: Sendable {
             }
         }
         if let missing = Source.allCases.first(where: { values[$0.rawValue].isNaN }) {
-            throw TableError(file: origin, line: lineNo, message: "no \(basis) factor for source '\(missing.name)'")
+            throw TableError(.incomplete, file: origin, line: lineNo, message: "no \(basis) factor for source '\(missing.name)'")
         }
     }
 

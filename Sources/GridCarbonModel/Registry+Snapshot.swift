@@ -36,7 +36,7 @@ extension Registry {
 
     /// Reads ``snapshot()`` bytes back; throws naming what is wrong when they are damaged.
     public init(snapshot bytes: [UInt8]) throws(TableError) {
-        func bad(_ why: String) -> TableError { TableError(file: "registry snapshot", line: 0, message: why) }
+        func bad(_ why: String) -> TableError { TableError(.corrupt, file: "registry snapshot", line: 0, message: why) }
         guard bytes.count >= 24, bytes.prefix(8).elementsEqual(Self.snapshotMagic) else { throw bad("not a registry snapshot") }
         let body = bytes.count - 8
         var h = FoldHash()
@@ -60,7 +60,7 @@ extension Registry {
 
     /// The fields after the magic and the meter level, up to the checksum.
     private mutating func readSnapshot(_ r: inout ByteReader) throws {
-        func bad(_ why: String) -> TableError { TableError(file: "registry snapshot", line: 0, message: why) }
+        func bad(_ why: String) -> TableError { TableError(.corrupt, file: "registry snapshot", line: 0, message: why) }
         let live = try r.count(each: 16, "live meters"), n = try r.count(each: 16, "meters")
         guard live <= n else { throw bad("\(live) live meters of \(n)") }
         var names: [[String]] = []

@@ -118,7 +118,7 @@ public struct Registry: Sendable {
                 if !headerSeen {
                     let header = String(decoding: line, as: UTF8.self)
                     guard header.hasPrefix("meter_id,region,city,park,enterprise,industry") else {
-                        return TableError(file: origin, line: lineNo, message: "expected the header meter_id,region,city,park,enterprise,industry,max_kw")
+                        return TableError(.badHeader, file: origin, line: lineNo, message: "expected the header meter_id,region,city,park,enterprise,industry,max_kw")
                     }
                     headerSeen = true
                     continue
@@ -161,7 +161,7 @@ public struct Registry: Sendable {
                     kw = v
                 }
                 if lookup(fields[0]) != nil {
-                    return TableError(file: origin, line: lineNo, message: "meter '\(String(decoding: fields[0], as: UTF8.self))' is listed twice")
+                    return TableError(.duplicate, file: origin, line: lineNo, message: "meter '\(String(decoding: fields[0], as: UTF8.self))' is listed twice")
                 }
                 let index = Int32(count)
                 var p = Profile(region: Int32(r), city: keys[0], park: keys[1], enterprise: keys[2], industry: keys[3], meter: -1)
@@ -177,7 +177,7 @@ public struct Registry: Sendable {
             return nil
         }
         if let failure { throw failure }
-        guard headerSeen else { throw TableError(file: origin, line: max(lineNo, 1), message: "empty registry: expected the header meter_id,region,city,park,enterprise,industry,max_kw") }
+        guard headerSeen else { throw TableError(.incomplete, file: origin, line: max(lineNo, 1), message: "empty registry: expected the header meter_id,region,city,park,enterprise,industry,max_kw") }
         freeze()
         if meterLevel {
             keyNames[Level.meter.rawValue] = (0..<count).map { meterID($0) }

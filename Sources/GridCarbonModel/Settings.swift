@@ -19,19 +19,19 @@ public struct EngineSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// Checks the settings fit together; returns a message for the operator when they do not.
-    public func validate() -> String? {
-        if slot <= 0 || Time.microsPerDay % slot != 0 { return "resolution must divide a day evenly (got \(DurationFormat.format(slot)))" }
-        if windows.isEmpty { return "at least one window length is needed" }
+    /// Checks the settings fit together.
+    /// - Throws: ``SettingsError`` naming the first setting that does not, for the operator.
+    public func validate() throws(SettingsError) {
+        if slot <= 0 || Time.microsPerDay % slot != 0 { throw SettingsError(.resolution, "resolution must divide a day evenly (got \(DurationFormat.format(slot)))") }
+        if windows.isEmpty { throw SettingsError(.windows, "at least one window length is needed") }
         for w in windows where w <= 0 || w % slot != 0 {
-            return "window \(DurationFormat.format(w)) is not a whole number of \(DurationFormat.format(slot)) slots"
+            throw SettingsError(.windows, "window \(DurationFormat.format(w)) is not a whole number of \(DurationFormat.format(slot)) slots")
         }
         for w in windows where w > Time.microsPerDay && w % Time.microsPerDay != 0 {
-            return "window \(DurationFormat.format(w)) longer than a day must be whole days"
+            throw SettingsError(.windows, "window \(DurationFormat.format(w)) longer than a day must be whole days")
         }
-        if Set(windows).count != windows.count { return "window lengths repeat" }
-        if levels.isEmpty { return "at least one level is needed" }
-        if reorderWindow < 0 || spanHorizon < 0 || maxGap <= 0 || maxFuture < 0 { return "durations must not be negative" }
-        return nil
+        if Set(windows).count != windows.count { throw SettingsError(.windows, "window lengths repeat") }
+        if levels.isEmpty { throw SettingsError(.levels, "at least one level is needed") }
+        if reorderWindow < 0 || spanHorizon < 0 || maxGap <= 0 || maxFuture < 0 { throw SettingsError(.duration, "durations must not be negative") }
     }
 }

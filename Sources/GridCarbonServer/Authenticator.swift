@@ -1,4 +1,5 @@
 import GridCarbonIO
+import GridCarbonModel
 import HTTPTypes
 import Hummingbird
 
@@ -32,13 +33,13 @@ public struct Authenticator: Sendable {
             let line = raw.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard parts.count == 2 else { throw IOError(path: path, message: "line \(n + 1): expected ROLE[,ROLE] TOKEN") }
+            guard parts.count == 2 else { throw TokensFileError(.badLine, path: path, message: "line \(n + 1): expected ROLE[,ROLE] TOKEN") }
             var roles = Set<Role>()
             for r in parts[0].split(separator: ",") {
-                guard let role = Role(rawValue: String(r)) else { throw IOError(path: path, message: "line \(n + 1): unknown role '\(r)' (ingest, read, admin)") }
+                guard let role = Role(rawValue: String(r)) else { throw TokensFileError(.unknownRole, path: path, message: "line \(n + 1): unknown role '\(r)' (ingest, read, admin)") }
                 roles.insert(role)
             }
-            guard parts[1].count >= 16 else { throw IOError(path: path, message: "line \(n + 1): token shorter than 16 characters") }
+            guard parts[1].count >= 16 else { throw TokensFileError(.shortToken, path: path, message: "line \(n + 1): token shorter than 16 characters") }
             tokens[String(parts[1])] = roles
         }
         return Authenticator(required: required, tokens: tokens)

@@ -29,7 +29,7 @@ public enum Daemon {
         if let tokensPath {
             auth = try Authenticator.load(path: tokensPath, required: true)
         } else if offLoopback {
-            throw IOError(path: "tokens", message: "listening off loopback needs bearer tokens: give --tokens FILE (lines 'ROLE[,ROLE] TOKEN', roles ingest, read, admin)")
+            throw ServeError(.tokensRequired, "listening off loopback needs bearer tokens: give --tokens FILE (lines 'ROLE[,ROLE] TOKEN', roles ingest, read, admin)")
         } else {
             auth = Authenticator(required: false, tokens: [:])
         }
@@ -190,9 +190,8 @@ struct HostService: Service {
     func reloadAlerts(host: EngineHost, logger: Logger) async {
         let c = host.configuration
         do {
-            var text = "{}"
-            if let path = c.configPath { text = String(decoding: try Files.read(path), as: UTF8.self) }
-            let settings = try AlertConfig.load(text: text, path: c.configPath ?? "(no config)", engine: c.engine, budgetsOverride: c.budgetsPath)
+            let file = try c.configPath.map { try ConfigFile(bytes: Files.read($0), path: $0) } ?? .empty
+            let settings = try file.alertSettings(engine: c.engine, budgetsOverride: c.budgetsPath)
             if try await host.replaceAlerts(settings) {
                 logger.info("SIGHUP: alert rules and budgets reloaded", metadata: ["rules": "\(settings.rules.count)", "budgets": "\(settings.budgets.count)"])
             }

@@ -15,13 +15,6 @@ public enum RecordFormat: String, Sendable, CaseIterable {
     case ndjson
 }
 
-/// Why a simulation cannot run as asked (bad options) — the command turns it into a usage error.
-public struct SimulationError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// What `gridcarbon simulate` generates. Rates are probabilities per meter record; durations are
 /// microseconds (whole seconds).
 public struct SimulationOptions: Sendable, Equatable {
@@ -101,27 +94,27 @@ public struct SimulationOptions: Sendable, Equatable {
         return Time.daysFromCivil(year: y, month: m, day: d)
     }
 
-    /// A one-line reason when the options cannot be simulated, else nil.
-    public func validate() -> String? {
-        if meters < 1 || meters > Self.maxMeters { return "--meters must be between 1 and \(Self.maxMeters) (got \(meters))" }
-        if days < 1 || days > Self.maxDays { return "--days must be between 1 and \(Self.maxDays) (got \(days))" }
+    /// Checks the options can be simulated.
+    /// - Throws: ``SimulationError`` with a one-line reason naming the option.
+    public func validate() throws(SimulationError) {
+        if meters < 1 || meters > Self.maxMeters { throw SimulationError("--meters must be between 1 and \(Self.maxMeters) (got \(meters))") }
+        if days < 1 || days > Self.maxDays { throw SimulationError("--days must be between 1 and \(Self.maxDays) (got \(days))") }
         if interval < Time.microsPerSecond || interval % Time.microsPerSecond != 0 || Time.microsPerDay % interval != 0 {
-            return "--interval must be whole seconds that divide a day evenly, such as 1m, 5m, 15m, 30m or 1h (got \(DurationFormat.format(interval)))"
+            throw SimulationError("--interval must be whole seconds that divide a day evenly, such as 1m, 5m, 15m, 30m or 1h (got \(DurationFormat.format(interval)))")
         }
-        if disorder < 0 || disorder % Time.microsPerSecond != 0 { return "--disorder must be a whole number of seconds (got \(DurationFormat.format(disorder)))" }
+        if disorder < 0 || disorder % Time.microsPerSecond != 0 { throw SimulationError("--disorder must be a whole number of seconds (got \(DurationFormat.format(disorder)))") }
         if disorder >= Self.reorderWindow {
-            return "--disorder must be below 900 s (got \(disorder / Time.microsPerSecond) s): the engine's reorder window is 15 minutes, and records delayed longer would arrive late"
+            throw SimulationError("--disorder must be below 900 s (got \(disorder / Time.microsPerSecond) s): the engine's reorder window is 15 minutes, and records delayed longer would arrive late")
         }
-        if jitter < 0 || jitter % Time.microsPerSecond != 0 { return "--jitter must be a whole number of seconds (got \(DurationFormat.format(jitter)))" }
+        if jitter < 0 || jitter % Time.microsPerSecond != 0 { throw SimulationError("--jitter must be a whole number of seconds (got \(DurationFormat.format(jitter)))") }
         if jitter >= interval {
-            return "--jitter must be below --interval (\(jitter / Time.microsPerSecond) s >= \(interval / Time.microsPerSecond) s): a reading must stay inside its interval"
+            throw SimulationError("--jitter must be below --interval (\(jitter / Time.microsPerSecond) s >= \(interval / Time.microsPerSecond) s): a reading must stay inside its interval")
         }
         for (name, v) in [("--duplicates", duplicates), ("--resets", resets), ("--gaps", gaps), ("--bad-lines", badLines), ("--interval-share", intervalShare)] {
-            if !(v >= 0 && v <= 1) { return "\(name) must be a fraction between 0 and 1 (got \(v))" }
+            if !(v >= 0 && v <= 1) { throw SimulationError("\(name) must be a fraction between 0 and 1 (got \(v))") }
         }
         if startDay < Time.daysFromCivil(year: 1971, month: 1, day: 1) || startDay > Time.daysFromCivil(year: 9000, month: 1, day: 1) {
-            return "--start must be a date between 1971 and 9000"
+            throw SimulationError("--start must be a date between 1971 and 9000")
         }
-        return nil
     }
 }

@@ -105,7 +105,7 @@ public struct Simulator: Sendable {
     public let fleet: Fleet
 
     public init(options: SimulationOptions) throws(SimulationError) {
-        if let message = options.validate() { throw SimulationError(message) }
+        try options.validate()
         self.options = options
         self.fleet = Fleet(meters: options.meters, seed: options.seed)
     }

@@ -35,13 +35,11 @@ struct AlertsCommand: ParsableCommand {
     func run() throws {
         let dir = Files.isDirectory(path + "/alerts") ? path + "/alerts" : path
         guard Files.isDirectory(dir) else {
-            printError("gridcarbon alerts: \(path): no such folder\n")
-            throw ExitCode(1)
+            throw CommandError(.noSuchPath, "\(path): no such folder")
         }
         var entries: [AlertLogEntry]
         do { entries = try AlertLog.read(directory: dir, after: active ? 0 : after) } catch {
-            printError("gridcarbon alerts: \(error)\n")
-            throw ExitCode(1)
+            throw CommandError(.unreadable, "\(error)")
         }
         var events: [(entry: AlertLogEntry, record: AlertRecord)] = entries.compactMap { e in
             AlertRecord.parse(e.line).map { (e, $0) }

@@ -40,8 +40,7 @@ struct CatCommand: ParsableCommand {
         } else if Files.exists(path) {
             files = [path]
         } else {
-            printError("gridcarbon cat: \(path): no such file or folder\n")
-            throw ExitCode(1)
+            throw CommandError(.noSuchPath, "\(path): no such file or folder")
         }
         if let window {
             files = files.filter { $0.contains("window=\(window)/") || !$0.contains("window=") }
@@ -52,8 +51,7 @@ struct CatCommand: ParsableCommand {
         for f in files {
             let text: String
             do { text = String(decoding: try Zstd.decompress(try Files.read(f)), as: UTF8.self) } catch {
-                printError("gridcarbon cat: \(f): \(error)\n")
-                throw ExitCode(1)
+                throw CommandError(.unreadable, "\(f): \(error)")
             }
             var lines = text.split(separator: "\n")
             if lines.isEmpty { continue }
@@ -66,8 +64,7 @@ struct CatCommand: ParsableCommand {
             }
         }
         if header.isEmpty {
-            printError("gridcarbon cat: no aggregate files under \(path)\n")
-            throw ExitCode(1)
+            throw CommandError(.noData, "no aggregate files under \(path)")
         }
         if csv {
             print(header.joined(separator: ","))

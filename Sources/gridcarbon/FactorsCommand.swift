@@ -31,7 +31,7 @@ struct FactorsCommand: AsyncParsableCommand {
 
     func run() async throws {
         var engine = self.engine
-        try await engine.load()
+        try engine.load()
         let (annual, src) = try engine.tables()
         if csv {
             print("year,region,name_en,name_zh,factor_kg_per_kwh,kind,source")

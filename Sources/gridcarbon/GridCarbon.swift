@@ -19,14 +19,14 @@ struct GridCarbon: AsyncParsableCommand {
         subcommands: [ServeCommand.self, ReplayCommand.self, SimulateCommand.self, FactorsCommand.self, CatCommand.self, AlertsCommand.self]
     )
 
-    /// Exit status per §7: 0 success, 1 bad input data, 2 bad usage or configuration, each failure
-    /// with a one-line reason on standard error.
+    /// Parses the command line and runs the command; every failure goes to ``ExitStatus``, which
+    /// picks the exit status of §7 (0 success, 1 bad input data, 2 bad usage or configuration).
     static func main() async {
         let command: ParsableCommand
         do {
             command = try parseAsRoot()
         } catch {
-            exitUsage(error)
+            ExitStatus.exit(for: error, command: nil)
         }
         do {
             if var c = command as? AsyncParsableCommand {
@@ -35,19 +35,9 @@ struct GridCarbon: AsyncParsableCommand {
                 var c = command
                 try c.run()
             }
-        } catch let e as ExitCode {
-            exit(withError: e)
         } catch {
-            exitUsage(error)
+            ExitStatus.exit(for: error, command: type(of: command).configuration.commandName)
         }
-    }
-
-    static func exitUsage(_ error: Error) -> Never {
-        let code = exitCode(for: error)
-        if code == .success { exit(withError: error) }   // --help, --version
-        let message = GridCarbon.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-        printError("gridcarbon: \(message) (see gridcarbon --help)\n")
-        exit(withError: ExitCode(2))
     }
 }
 

@@ -51,13 +51,13 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         var engine = self.engine
-        try await engine.load()
+        try engine.load()
         let settings = try engine.settings()
         let (annual, sources) = try engine.tables()
-        guard let registry = registry ?? engine.file.string("registry") else {
+        guard let registry = engine.file.value(.registry, flag: registry) else {
             throw ValidationError("give the meter registry: --registry FILE (or \"registry\" in the --config file)")
         }
-        let data = self.data ?? engine.file.string("data") ?? "./gridcarbon-data"
+        let data = engine.file.value(.data, flag: self.data) ?? "./gridcarbon-data"
         var job = ReplayJob(registryPath: registry, dataDirectory: data, inputs: inputs, settings: settings, annual: annual, sources: sources)
         job.sync = !noFsync
         job.alerts = try engine.alertSettings(settings)
@@ -73,10 +73,9 @@ struct ReplayCommand: AsyncParsableCommand {
                 let pct = p.fraction.map { " \(Int($0 * 100))%" } ?? ""
                 printError("\r\u{1B}[K\(p.input)\(pct): \(Format.count(Int(p.lines))) lines, \(Format.rate(Double(p.lines) / max(p.seconds, 1e-9)))/s, watermark \(w), \(p.windows) windows, \(Format.count(p.counts.rejected)) rejected, \(Format.count(p.counts.late)) late")
             } : nil)
-        } catch let e as ReplayError {
+        } catch {
             if showProgress { printError("\r\u{1B}[K") }
-            printError("gridcarbon replay: \(e.description)\n")
-            throw ExitCode(1)
+            throw error
         }
         if showProgress { printError("\r\u{1B}[K") }
         print(Format.summary(summary, data: data, settings: settings))

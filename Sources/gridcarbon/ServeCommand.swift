@@ -69,87 +69,24 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         var engine = self.engine
-        try await engine.load()
+        try engine.load()
         let file = engine.file
-        var config = ServeConfiguration()
-        config.engine = try engine.settings()
+        let settings = try engine.settings()
         let (annual, sources) = try engine.tables()
-        config.registryPath = registry ?? file.string("registry")
-        config.factorsPath = engine.factorsFile ?? file.string("factors")
-        config.sourceFactorsPath = engine.sourceFactorsFile ?? file.string("source_factors")
-        config.sourceBasis = engine.sourceBasis ?? file.string("source_basis") ?? "direct"
-        config.dataDirectory = data ?? file.string("data") ?? "./gridcarbon-data"
-        (config.tcpHost, config.tcpPort) = try address(tcp ?? file.string("tcp") ?? "127.0.0.1:7070", "tcp")
-        (config.httpHost, config.httpPort) = try address(http ?? file.string("http") ?? "127.0.0.1:8080", "http")
-        let policy = fsync ?? file.string("fsync") ?? "batch"
-        switch policy {
-        case "batch": config.fsync = .batch
-        case "never": config.fsync = .never
-        default:
-            guard policy.hasPrefix("interval:"), let d = DurationFormat.parse(String(policy.dropFirst(9))), d > 0 else {
-                throw ValidationError("fsync '\(policy)' must be batch, never or interval:DURATION (interval:10ms)")
-            }
-            config.fsync = .interval(d)
-        }
-        if let t = idleTimeout ?? file.string("idle_timeout") {
-            guard let d = DurationFormat.parse(t) else { throw ValidationError("idle-timeout '\(t)' is not a duration such as 60s") }
-            config.idleTimeout = d
-        }
-        if let v = checkpointBytes ?? file.string("checkpoint_bytes").flatMap({ Int64($0) }) {
-            guard v > 0 else { throw ValidationError("checkpoint-bytes must be positive") }
-            config.checkpointBytes = v
-        }
-        if let v = walSegmentBytes ?? file.string("wal_segment_bytes").flatMap({ Int($0) }) {
-            guard v >= 4096 else { throw ValidationError("wal-segment-bytes must be at least 4096") }
-            config.walSegmentBytes = v
-        }
-        config.alertDelivery = try alertDelivery(file)
-        if let v = file.string("max_line_bytes") { config.maxLineBytes = Int(v) ?? config.maxLineBytes }
-        if let v = file.string("max_body_bytes") { config.maxBodyBytes = Int(v) ?? config.maxBodyBytes }
+        var flags = engine.flags
+        let given: [(ConfigKey, String?)] = [
+            (.registry, registry), (.data, data), (.tcp, tcp), (.http, http), (.fsync, fsync), (.idleTimeout, idleTimeout),
+            (.checkpointBytes, checkpointBytes.map { String($0) }), (.walSegmentBytes, walSegmentBytes.map { String($0) }),
+            (.alertmanagerURL, alertmanager),
+        ]
+        for (k, v) in given { if let v { flags[k] = v } }
+        var config = try ServeConfiguration(file: file, flags: flags, webhooks: webhooks)
+        config.engine = settings
         config.alerts = try engine.alertSettings(config.engine)
         config.configPath = engine.config
         config.budgetsPath = engine.budgets
         var logger = Logger(label: "gridcarbon")
         logger.logLevel = .info
-        do {
-            try await Daemon.run(configuration: config, tokensPath: tokens ?? file.string("tokens"), annual: annual, sources: sources, logger: logger)
-        } catch let e as IOError {
-            printError("gridcarbon serve: \(e)\n")
-            throw ExitCode(e.path == "tokens" ? 2 : 1)
-        } catch let e as TableError {
-            printError("gridcarbon serve: registry \(e)\n")
-            throw ExitCode(1)
-        }
-    }
-
-    /// `alerts.webhooks`, `alerts.webhook_token`, `alerts.alertmanager.url|resend`,
-    /// `alerts.keep_alive`, and the `--webhook`/`--alertmanager` flags.
-    func alertDelivery(_ file: ConfigFile) throws -> AlertDeliveryConfiguration {
-        var a = AlertDeliveryConfiguration()
-        a.webhooks = (file.strings("alerts.webhooks") ?? []) + webhooks
-        for url in a.webhooks + [alertmanager ?? file.string("alerts.alertmanager.url")].compactMap({ $0 }) {
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
-                throw ValidationError("alert target '\(url)' must be an http:// or https:// URL")
-            }
-        }
-        a.webhookToken = file.string("alerts.webhook_token")
-        a.alertmanagerURL = alertmanager ?? file.string("alerts.alertmanager.url")
-        func duration(_ key: String) throws -> Duration? {
-            guard let t = file.string(key) else { return nil }
-            guard let d = DurationFormat.parse(t), d > 0 else { throw ValidationError("\(key) '\(t)' is not a duration such as 15s or 1m") }
-            return .microseconds(d)
-        }
-        if let d = try duration("alerts.alertmanager.resend") { a.alertmanagerResend = d }
-        if let d = try duration("alerts.keep_alive") { a.keepAlive = d }
-        return a
-    }
-
-    func address(_ text: String, _ name: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("\(name) '\(text)' must be HOST:PORT")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "127.0.0.1" : host, port)
+        try await Daemon.run(configuration: config, tokensPath: file.value(.tokens, flag: tokens), annual: annual, sources: sources, logger: logger)
     }
 }

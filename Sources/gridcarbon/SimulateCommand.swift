@@ -127,7 +127,7 @@ struct SimulateCommand: ParsableCommand {
         } else if let records, records.hasSuffix(".ndjson") || records.hasSuffix(".ndjson.zst") || records.hasSuffix(".jsonl") || records.hasSuffix(".jsonl.zst") {
             o.format = .ndjson
         }
-        if let message = o.validate() { throw ValidationError(message) }
+        try o.validate()
 
         let dir = out.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }
         let name = "records." + o.format.rawValue + (zstd ? ".zst" : "")
@@ -172,8 +172,7 @@ struct SimulateCommand: ParsableCommand {
         let client: LineClient
         do { client = try LineClient(host: hostName.isEmpty ? "127.0.0.1" : hostName, port: port) } catch {
             if error.code == .cannotResolve { throw ValidationError("--send: cannot resolve \(error.host)") }
-            printError("simulate: cannot connect to \(error.host):\(error.port): \(error.systemMessage ?? "") (is `gridcarbon serve` running?)\n")
-            throw ExitCode(1)
+            throw CommandError(.daemon, "cannot connect to \(error.host):\(error.port): \(error.systemMessage ?? "") (is `gridcarbon serve` running?)")
         }
         let start = Clock.monotonic()
         var sent = 0
@@ -200,7 +199,7 @@ struct SimulateCommand: ParsableCommand {
         let seconds = Clock.monotonic() - start
         if Clock.stderrIsTerminal { printError("\r\u{1B}[K") }
         printError("simulate: sent \(summary.lines) lines to \(url) in \(NumberFormat.fixed(seconds, decimals: 2)) s: \(NumberFormat.fixed(Double(summary.lines) / seconds / 1e6, decimals: 2)) M lines/s durable; daemon answered '\(answer)'\n")
-        guard answer.hasPrefix("ok ") else { throw ExitCode(1) }
+        guard answer.hasPrefix("ok ") else { throw CommandError(.daemon, "the daemon did not acknowledge every line: it answered '\(answer)'") }
     }
 
     @Option(help: ArgumentHelp("Send the records to a running daemon instead of writing a file: tcp://HOST:PORT.", valueName: "url"))
@@ -213,8 +212,7 @@ struct SimulateCommand: ParsableCommand {
         let now = SimulationOptions.wallClock()
         let yesterday = Zone.shanghai.localDay(now) - 1
         let p = try plan(startDay: yesterday)
-        let sim: Simulator
-        do { sim = try Simulator(options: p.options) } catch { throw ValidationError(error.message) }
+        let sim = try Simulator(options: p.options)
         if let send {
             try sendLive(sim, to: send, registry: p.registry)
             return

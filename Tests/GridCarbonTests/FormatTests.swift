@@ -48,7 +48,7 @@ import Testing
         #expect(DurationFormat.format(Time.microsPerHour) == "1h")
         var s = EngineSettings()
         s.windows = [7 * Time.microsPerMinute]
-        #expect(s.validate() != nil)
+        #expect(throws: SettingsError.self) { try s.validate() }
     }
 
     @Test func zones() {

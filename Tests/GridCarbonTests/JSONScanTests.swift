@@ -2,8 +2,7 @@ import Foundation
 import Testing
 @testable import GridCarbonIO
 
-/// The byte-level JSON scan that checks configuration keys and takes the alert rules out of what
-/// swift-configuration reads.
+/// The byte-level JSON scan: keys, values and lines by path in a configuration file.
 @Suite struct JSONScanTests {
     static let text = Array("""
     {"zone": "+08:00", "windows": ["15m", "1h"],

@@ -295,24 +295,29 @@ private func text(_ s: ArraySlice<UInt8>) -> String { String(decoding: s, as: UT
         #expect(run.parse().rejected.isEmpty)
     }
 
+    /// The reason ``SimulationOptions/validate()`` gives, or nil when the options are valid.
+    func problem(_ o: SimulationOptions) -> String? {
+        do { try o.validate(); return nil } catch { return error.message }
+    }
+
     @Test func optionsAreValidated() {
         var o = SimulationOptions(startDay: 20_000)
-        #expect(o.validate() == nil)
+        #expect(problem(o) == nil)
         o.disorder = 900 * Time.microsPerSecond
-        #expect(o.validate()?.contains("900") == true)
+        #expect(problem(o)?.contains("900") == true)
         o.disorder = 899 * Time.microsPerSecond
-        #expect(o.validate() == nil)
+        #expect(problem(o) == nil)
         o.jitter = o.interval
-        #expect(o.validate()?.contains("--jitter") == true)
+        #expect(problem(o)?.contains("--jitter") == true)
         o.jitter = 0
         o.interval = 7 * Time.microsPerMinute
-        #expect(o.validate()?.contains("--interval") == true)
+        #expect(problem(o)?.contains("--interval") == true)
         o.interval = 15 * Time.microsPerMinute
         o.duplicates = 1.5
-        #expect(o.validate()?.contains("--duplicates") == true)
+        #expect(problem(o)?.contains("--duplicates") == true)
         o.duplicates = 0
         o.meters = 0
-        #expect(o.validate()?.contains("--meters") == true)
+        #expect(problem(o)?.contains("--meters") == true)
         #expect(throws: SimulationError.self) { try Simulator(options: o) }
         #expect(SimulationOptions.parseDate("2026-11-18") == Time.daysFromCivil(year: 2026, month: 11, day: 18))
         #expect(SimulationOptions.parseDate("2026-02-30") == nil)

@@ -64,45 +64,39 @@ public struct AlertSettings: Sendable, Equatable {
 
     public var isEmpty: Bool { rules.isEmpty }
 
-    /// Why these rules cannot run with `engine` settings, or nil. Each message names the rule.
-    public func validate(engine: EngineSettings) -> String? {
-        problem(engine: engine)?.message
-    }
-
-    /// The first rule that cannot run, by index, and why.
-    public func problem(engine: EngineSettings) -> (index: Int, message: String)? {
+    /// Checks every rule can run with `engine` settings.
+    /// - Throws: ``AlertRuleError`` for the first rule that cannot, with its index; the message
+    ///   names the rule.
+    public func validate(engine: EngineSettings) throws(AlertRuleError) {
         var names = Set<String>()
-        for (i, r) in rules.enumerated() {
-            if let m = Self.problem(r, names: &names, engine: engine) { return (i, m) }
-        }
-        return nil
+        for (i, r) in rules.enumerated() { try Self.check(r, at: i, names: &names, engine: engine) }
     }
 
-    static func problem(_ r: AlertRule, names: inout Set<String>, engine: EngineSettings) -> String? {
-            if !Identifier.isValid(r.name) { return "rule \"\(r.name)\": a name is 1 to 64 of A-Z a-z 0-9 _ . : -" }
-            if !names.insert(r.name).inserted { return "rule \"\(r.name)\": two rules have this name" }
+    /// Checks rule `r`, element `i` of the rules; `names` holds the names of the rules before it.
+    static func check(_ r: AlertRule, at i: Int, names: inout Set<String>, engine: EngineSettings) throws(AlertRuleError) {
+            if !Identifier.isValid(r.name) { throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": a name is 1 to 64 of A-Z a-z 0-9 _ . : -") }
+            if !names.insert(r.name).inserted { throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": two rules have this name") }
             if let w = r.window, !engine.windows.contains(w) {
-                return "rule \"\(r.name)\": window \(DurationFormat.format(w)) is not one of the configured windows (\(engine.windows.map(DurationFormat.format).joined(separator: ",")))"
+                throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": window \(DurationFormat.format(w)) is not one of the configured windows (\(engine.windows.map(DurationFormat.format).joined(separator: ",")))")
             }
-            if !(0..<1).contains(r.hysteresis) { return "rule \"\(r.name)\": hysteresis must be at least 0 and below 1" }
+            if !(0..<1).contains(r.hysteresis) { throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": hysteresis must be at least 0 and below 1") }
             switch r.kind {
             case .intensity:
-                if !(r.threshold > 0) || !r.threshold.isFinite { return "rule \"\(r.name)\": an intensity rule needs a threshold above 0 (kg CO2 per kWh)" }
-                if case let l = r.level ?? .province, !engine.levels.contains(l) { return "rule \"\(r.name)\": level \(l.name) is not written (levels: \(engine.levels.map(\.name).joined(separator: ",")))" }
+                if !(r.threshold > 0) || !r.threshold.isFinite { throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": an intensity rule needs a threshold above 0 (kg CO2 per kWh)") }
+                if case let l = r.level ?? .province, !engine.levels.contains(l) { throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": level \(l.name) is not written (levels: \(engine.levels.map(\.name).joined(separator: ",")))") }
             case .budget:
-                if !(r.warnRatio > 0 && r.warnRatio <= 1) { return "rule \"\(r.name)\": warn_ratio must be above 0 and at most 1" }
+                if !(r.warnRatio > 0 && r.warnRatio <= 1) { throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": warn_ratio must be above 0 and at most 1") }
             case .forecast:
                 if r.lookback < engine.slot || r.lookback % engine.slot != 0 || r.lookback > 31 * Time.microsPerDay {
-                    return "rule \"\(r.name)\": lookback must be a whole number of slots, at most 31 days"
+                    throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": lookback must be a whole number of slots, at most 31 days")
                 }
             case .dataQuality:
                 if r.threshold <= 0 && r.maxAnomalyRate == nil {
-                    return "rule \"\(r.name)\": a data_quality rule needs a threshold (silent meters per province) or max_anomaly_rate"
+                    throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": a data_quality rule needs a threshold (silent meters per province) or max_anomaly_rate")
                 }
-                if let a = r.maxAnomalyRate, !(a >= 0 && a <= 1) { return "rule \"\(r.name)\": max_anomaly_rate must be between 0 and 1" }
-                if r.silentAfter <= 0 { return "rule \"\(r.name)\": silent_after must be positive" }
+                if let a = r.maxAnomalyRate, !(a >= 0 && a <= 1) { throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": max_anomaly_rate must be between 0 and 1") }
+                if r.silentAfter <= 0 { throw AlertRuleError(ruleIndex: i, message: "rule \"\(r.name)\": silent_after must be positive") }
             }
-        return nil
     }
 
     /// The window length a rule evaluates.

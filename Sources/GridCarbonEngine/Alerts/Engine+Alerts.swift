@@ -6,7 +6,7 @@ extension Engine {
     /// period-to-date sums of targets that still have budgets. Active alerts whose rule is gone
     /// resolve now. Call it at the same point of the input on every run (the daemon logs reloads).
     public func configureAlerts(_ settings: AlertSettings) {
-        precondition(settings.validate(engine: self.settings) == nil, settings.validate(engine: self.settings) ?? "")
+        do { try settings.validate(engine: self.settings) } catch { preconditionFailure(error.message) }
         let old = alerts
         let fresh = settings.isEmpty ? nil : AlertEvaluator(settings: settings, engine: self.settings, registry: registry, sink: sink)
         if let old {

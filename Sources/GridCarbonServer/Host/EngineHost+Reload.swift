@@ -29,7 +29,7 @@ extension EngineHost {
     /// Returns false when they are the rules in force already.
     @discardableResult
     public func replaceAlerts(_ settings: AlertSettings) async throws -> Bool {
-        if let problem = settings.validate(engine: configuration.engine) { throw IOError(path: "alerts", message: problem) }
+        try settings.validate(engine: configuration.engine)
         // Budgets without rules do nothing: the engine holds no settings then.
         let settings = settings.rules.isEmpty ? AlertSettings() : settings
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Bool, any Error>) in

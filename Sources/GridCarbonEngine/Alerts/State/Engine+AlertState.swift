@@ -27,7 +27,7 @@ extension Engine {
                 var restored: AlertEvaluator?
                 if has == 1 {
                     let rules = try AlertSettings.decode(&r)
-                    if let problem = rules.validate(engine: settings) { throw AlertStateError.corrupt("rules: \(problem)") }
+                    do { try rules.validate(engine: settings) } catch { throw AlertStateError.corrupt("rules: \(error)") }
                     let e = AlertEvaluator(settings: rules, engine: settings, registry: registry, sink: sink)
                     try e.decode(&r, apply: true)
                     restored = e
