@@ -9,11 +9,12 @@ import Darwin
 /// Parsers over raw bytes for the hot path: no `String`, no `Date`, no allocation.
 public enum ByteParsing {
     @usableFromInline
-    static let pow10: [Double] = (0...22).map { i in
-        var v = 1.0
-        for _ in 0..<i { v *= 10 }
-        return v
-    }
+    // A literal, so that the optimizer lays it out statically: a computed global is initialised
+    // lazily, and every read of it costs a `swift_once` check in the per-number path.
+    static let pow10: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
 
     /// Parses a decimal number (`12`, `-3.5`, `1012.50`, `1e3`). Returns nil for anything else,
     /// including `nan`, `inf` and hexadecimal. Results are correctly rounded: the common case

@@ -180,17 +180,35 @@ public struct LineParser: Sendable {
 }
 
 /// A one-entry cache of the last timestamp field parsed.
+///
+/// Its state is behind pointers, not in stored `var`s: a class's stored properties cost a dynamic
+/// exclusivity check on every access in a release build, and this is read for every record.
 public final class TimestampCache: @unchecked Sendable {
     @usableFromInline let bytes: UnsafeMutableRawPointer
-    @usableFromInline var length = -1
-    @usableFromInline var value: Micros = 0
+    @usableFromInline let state: UnsafeMutablePointer<(length: Int, value: Micros)>
+
+    /// Length of the cached field (-1: nothing cached).
+    @inlinable public var length: Int {
+        get { state.pointee.length }
+        set { state.pointee.length = newValue }
+    }
+
+    @inlinable var value: Micros {
+        get { state.pointee.value }
+        set { state.pointee.value = newValue }
+    }
 
     public init() {
         bytes = .allocate(byteCount: 40, alignment: 8)
         bytes.initializeMemory(as: UInt8.self, repeating: 0, count: 40)
+        state = .allocate(capacity: 1)
+        state.initialize(to: (-1, 0))
     }
 
-    deinit { bytes.deallocate() }
+    deinit {
+        bytes.deallocate()
+        state.deallocate()
+    }
 
     /// Parses like ``ByteParsing/timestamp(_:)``, reusing the last result when the bytes repeat.
     @inlinable
