@@ -5,11 +5,6 @@ let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
-/// The engine's hot loops own their state on one thread; dynamic exclusivity checks cost 10 % there.
-let hot: [SwiftSetting] = strict + [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
-
 let package = Package(
     name: "gridcarbon",
     platforms: [.macOS(.v14)],
@@ -42,8 +37,10 @@ let package = Package(
         // format, the byte codec (Bytes/), error categories (Errors/).
         .target(name: "GridCarbonModel", swiftSettings: strict),
         // The deterministic engine: Parsing/, watermark, spans, slots, windows (Engine+*.swift),
-        // alert rules (Alerts/, a file per rule kind), checkpoints (Checkpoint/).
-        .target(name: "GridCarbonEngine", dependencies: ["GridCarbonModel"], swiftSettings: hot),
+        // alert rules (Alerts/, a file per rule kind), checkpoints (Checkpoint/). No unsafe flags (the
+        // package stays usable as a dependency): the per-record state sits behind a pointer
+        // (Engine+HotState.swift), so no dynamic exclusivity check is on the hot path.
+        .target(name: "GridCarbonEngine", dependencies: ["GridCarbonModel"], swiftSettings: strict),
         // I/O around the engine: zstd, input readers, aggregate CSV and files, side outputs, the
         // write-ahead log (Log/), the alert log, the configuration file's one reader and its list
         // of keys (Config/, over the JSON reader in JSON/), replay, error types (Errors/).

@@ -10,8 +10,11 @@ cd "$(dirname "$0")/.."
 work=${BENCH_DIR:-/tmp/gridcarbon-bench}
 runs=${RUNS:-10}
 mkdir -p "$work"
-swift build -c release --product gridcarbon >/dev/null
-bin=$PWD/.build/release/gridcarbon
+# GRIDCARBON_BIN: a release binary built elsewhere (otherwise this checkout's is built).
+if [ -n "${GRIDCARBON_BIN:-}" ]; then bin=$(realpath "$GRIDCARBON_BIN"); else
+  swift build -c release --product gridcarbon >/dev/null
+  bin=$PWD/.build/release/gridcarbon
+fi
 if [ ! -f "$work/day/records.csv" ]; then
   "$bin" simulate --meters 100000 --start 2026-11-18 --out "$work/day" 2>&1 | sed 's/^/   /'
 fi

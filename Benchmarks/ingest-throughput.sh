@@ -8,8 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${BENCH_DIR:-/tmp/gridcarbon-bench}
 mkdir -p "$work"
-swift build -c release --product gridcarbon >/dev/null
-bin=$PWD/.build/release/gridcarbon
+# GRIDCARBON_BIN: a release binary built elsewhere (otherwise this checkout's is built).
+if [ -n "${GRIDCARBON_BIN:-}" ]; then bin=$(realpath "$GRIDCARBON_BIN"); else
+  swift build -c release --product gridcarbon >/dev/null
+  bin=$PWD/.build/release/gridcarbon
+fi
 [ -f "$work/day/records.csv" ] || "$bin" simulate --meters 100000 --start 2026-11-18 --out "$work/day" 2>/dev/null
 
 serve() {

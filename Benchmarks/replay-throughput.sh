@@ -11,8 +11,11 @@ cd "$(dirname "$0")/.."
 quick=${1:-}
 work=${BENCH_DIR:-/tmp/gridcarbon-bench}
 mkdir -p "$work"
-swift build -c release --product gridcarbon >/dev/null
-bin=$PWD/.build/release/gridcarbon
+# GRIDCARBON_BIN: a release binary built elsewhere (otherwise this checkout's is built).
+if [ -n "${GRIDCARBON_BIN:-}" ]; then bin=$(realpath "$GRIDCARBON_BIN"); else
+  swift build -c release --product gridcarbon >/dev/null
+  bin=$PWD/.build/release/gridcarbon
+fi
 runs=${RUNS:-3}
 
 echo "== machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,8 +9,11 @@ seconds=${1:-600}
 rate=${2:-1440000}
 work=${BENCH_DIR:-/tmp/gridcarbon-soak}
 rm -rf "$work" && mkdir -p "$work"
-swift build -c release --product gridcarbon >/dev/null
-bin=$PWD/.build/release/gridcarbon
+# GRIDCARBON_BIN: a release binary built elsewhere (otherwise this checkout's is built).
+if [ -n "${GRIDCARBON_BIN:-}" ]; then bin=$(realpath "$GRIDCARBON_BIN"); else
+  swift build -c release --product gridcarbon >/dev/null
+  bin=$PWD/.build/release/gridcarbon
+fi
 days=$(( seconds * rate / 9600000 + 2 ))
 start=$(date -u -d "@$(( $(date +%s) + 8*3600 - (days + 2) * 86400 ))" +%Y-%m-%d)
 "$bin" simulate --meters 100000 --start "$start" --days "$days" --registry "$work/registry.csv" --records /dev/null 2>/dev/null
