@@ -1,7 +1,7 @@
 /// Why a ``ByteReader`` refused bytes: which field, where, and what was wrong.
 ///
 /// Codes are extensible (static members of ``Code``), as swift-service-lifecycle's errors do.
-public struct ByteCodecError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct ByteCodecError: CategorizedError, Equatable {
     /// What went wrong.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -33,6 +33,9 @@ public struct ByteCodecError: Error, CustomStringConvertible, Sendable, Equatabl
         self.context = context
         self.detail = detail
     }
+
+    /// Bytes on disk that do not decode: the data folder cannot be used as it is (exit status 1).
+    public var category: FailureCategory { .badInput }
 
     public var description: String {
         let place = context.isEmpty ? "" : " in \(context)"
