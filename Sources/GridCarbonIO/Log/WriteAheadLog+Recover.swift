@@ -50,10 +50,4 @@ extension WriteAheadLog {
         }
         return end
     }
-
-    /// ``recover(storage:from:_:)`` over the segment files in `directory`.
-    public static func recover(directory: String, from fromLSN: Int64 = 0,
-                               _ body: (Int64, UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
-        try recover(storage: FileLogStorage(directory: directory), from: fromLSN, body)
-    }
 }

@@ -95,11 +95,6 @@ public final class WriteAheadLog: @unchecked Sendable {
         }
     }
 
-    /// Opens the log in files under `directory`.
-    public convenience init(directory: String, segmentBytes: Int = 64 << 20, policy: SyncPolicy = .everyBatch, endLSN: Int64) throws {
-        try self.init(storage: FileLogStorage(directory: directory), segmentBytes: segmentBytes, policy: policy, endLSN: endLSN)
-    }
-
     deinit {
         storage.close(segmentStart)
         for r in shared.withLockedValue({ $0.retired }) { storage.close(r) }
