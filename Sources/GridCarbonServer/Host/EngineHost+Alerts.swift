@@ -34,12 +34,10 @@ extension EngineHost {
     /// The alert events recovery regenerated from the log (their entries are durable). Subscribers
     /// skip those already in the alert log by `seq`.
     public func takeRecoveredAlerts() async -> [AlertEvent] {
-        await withCheckedContinuation { c in
-            queue.async {
-                let events = self.recoveredAlerts
-                self.recoveredAlerts = []
-                c.resume(returning: events)
-            }
+        await onQueue {
+            let events = self.recoveredAlerts
+            self.recoveredAlerts = []
+            return events
         }
     }
 }

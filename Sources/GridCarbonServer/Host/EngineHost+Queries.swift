@@ -19,32 +19,25 @@ extension EngineHost {
 
     /// p50, p99 and max of the last 10,000 window writes (slot close to file renamed), in seconds.
     public func windowWriteLatency() async -> (p50: Double, p99: Double, max: Double, count: Int) {
-        await withCheckedContinuation { c in
-            queue.async {
-                let v = self.sink.writeSeconds.sorted()
-                guard !v.isEmpty else { c.resume(returning: (0, 0, 0, 0)); return }
-                let at = { (q: Double) in v[min(v.count - 1, Int((Double(v.count) * q).rounded(.up)) - 1)] }
-                c.resume(returning: (at(0.5), at(0.99), v.last!, v.count))
-            }
+        await onQueue {
+            let v = self.sink.writeSeconds.sorted()
+            guard !v.isEmpty else { return (0, 0, 0, 0) }
+            let at = { (q: Double) in v[min(v.count - 1, Int((Double(v.count) * q).rounded(.up)) - 1)] }
+            return (at(0.5), at(0.99), v.last!, v.count)
         }
     }
 
     /// The newest closed windows of a length (all lengths when nil), oldest first.
     public func recentWindows(length: Micros?) async -> [ClosedWindow] {
-        await withCheckedContinuation { c in
-            queue.async {
-                if let length { c.resume(returning: self.recent[length] ?? []) } else {
-                    c.resume(returning: self.recent.keys.sorted().flatMap { self.recent[$0] ?? [] })
-                }
-            }
+        await onQueue {
+            if let length { return self.recent[length] ?? [] }
+            return self.recent.keys.sorted().flatMap { self.recent[$0] ?? [] }
         }
     }
 
     /// Runs `body` on the queue with the engine.
     public func read<T: Sendable>(_ body: @escaping @Sendable (Engine) -> T) async -> T {
-        await withCheckedContinuation { c in
-            queue.async { c.resume(returning: body(self.engine)) }
-        }
+        await onQueue { body(self.engine) }
     }
 
     /// Flushes side outputs (called periodically so operators see rejections promptly).

@@ -163,10 +163,10 @@ public final class EngineHost: @unchecked Sendable {
         currentRegistry.withLockedValue { $0 = r }
     }
 
-    /// Runs `body` on the queue and hands back what it returns, or throws what it throws.
-    func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in
-            queue.async { c.resume(with: Result { try body() }) }
+    /// Runs `body` on the queue and hands back what it returns.
+    func onQueue<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { c in
+            queue.async { c.resume(returning: body()) }
         }
     }
 }

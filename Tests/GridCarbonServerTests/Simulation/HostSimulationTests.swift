@@ -78,7 +78,7 @@ import Glibc
             do { _ = try await host.submit(lines, source: "sim") } catch { return false }
         case .idle(let at):
             clock.now = at
-            let lsn: Int64? = try? await host.onQueue {
+            let lsn: Int64? = await host.onQueue {
                 host.tick()
                 return host.wal.failure == nil ? host.wal.endLSN : nil
             }
