@@ -7,7 +7,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "gridcarbon",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gridcarbon", targets: ["gridcarbon"]),
         .library(name: "GridCarbonEngine", targets: ["GridCarbonEngine"]),

@@ -48,7 +48,7 @@ extension Engine {
             for m in 0..<meterCount {
                 let e = base[m]
                 if e != 0 {
-                    pe[Int(profileOf[m])] += e
+                    pe[Int(profileOf[m])] += ExactSum.units(e)
                     base[m] = 0
                 }
             }
@@ -71,16 +71,20 @@ extension Engine {
                 if budgets { slotCO2[p] = 0 }
                 continue
             }
+            // The profile's exact energy, turned into a Double once; its emissions and real-time
+            // energy rounded to units once.
             let f = regionFactor[profileRegion[p]]
-            let c = e * f.kgPerKWh
-            let rt = e * f.realtimeShare
+            let ed = ExactSum.value(e)
+            let c = ExactSum.units(ed * f.kgPerKWh)
+            let rt = ExactSum.units(ed * f.realtimeShare)
             for acc in accs {
                 acc.energy[p] += e
                 acc.co2[p] += c
                 acc.realtime[p] += rt
             }
-            totals.add(profile: p, energy: e, co2: c)
-            if budgets { slotCO2[p] = c }
+            let cd = ExactSum.value(c)
+            totals.add(profile: p, energy: ed, co2: cd)
+            if budgets { slotCO2[p] = cd }
         }
         if budgets {
             slotCO2.withUnsafeBufferPointer { alerts!.slotClosed(s, start: start, end: end, co2: $0) }
@@ -126,7 +130,8 @@ extension Engine {
             for key in sortedKeys[level.rawValue] {
                 let v = sums[base + Int(key)]
                 if v.spans > 0 {
-                    rows.append(AggregateRow(level: level, key: key, energy: v.energy, co2: v.co2, realtimeEnergy: v.realtime, meters: v.meters, spans: v.spans))
+                    rows.append(AggregateRow(level: level, key: key, energy: ExactSum.value(v.energy), co2: ExactSum.value(v.co2),
+                                             realtimeEnergy: ExactSum.value(v.realtime), meters: v.meters, spans: v.spans))
                     sums[base + Int(key)] = RollUpSums()   // leave the scratch table zeroed for the next window
                 }
             }
@@ -139,8 +144,8 @@ extension Engine {
     }
 }
 
-/// One key's sums while a window is rolled up.
+/// One key's sums while a window is rolled up (exact: ``ExactSum`` units).
 struct RollUpSums {
-    var energy = 0.0, co2 = 0.0, realtime = 0.0
+    var energy: Int128 = 0, co2: Int128 = 0, realtime: Int128 = 0
     var meters: Int32 = 0, spans: Int32 = 0
 }

@@ -6,8 +6,9 @@ import GridCarbonModel
 /// `future_timestamp` check) give the same calls on its ``EngineSink`` in the same order, and the
 /// aggregates do not depend on the arrival order of records inside the reorder window:
 /// - register readings and interval records wait per meter, sorted, until the watermark passes them;
-/// - energy is summed per meter and slot in the meter's own time order, then per profile in
-///   meter-index order when the slot closes, so floating-point sums always add in the same order.
+/// - energy is summed per meter and slot in the meter's own time order; from there every sum (per
+///   profile, window and key) is exact (``ExactSum``), so it depends neither on the order of its
+///   terms nor on how the meters were split into partitions (§8).
 ///
 /// It is not thread-safe: one owner (the replay loop, or the daemon's serial queue) drives it.
 public final class Engine {
@@ -80,7 +81,8 @@ public final class Engine {
     let rollUpScratch: UnsafeMutablePointer<RollUpSums>
 
     // Scratch.
-    var slotEnergy: [Double]
+    /// Exact energy per profile of the slot being closed (``ExactSum`` units).
+    var slotEnergy: [Int128]
     var lateSpans: [LateSpan] = []
     var anomalies: [Anomaly] = []
     /// Hashes of the registry for checkpoints (EngineCheckpoint.swift), computed on first use.

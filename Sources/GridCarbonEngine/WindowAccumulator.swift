@@ -9,9 +9,10 @@ struct WindowAccumulator {
     /// Window index: `floor((start + zone offset) / length)`.
     var index: Int64
     let profileCount: Int
-    let energy: UnsafeMutablePointer<Double>
-    let co2: UnsafeMutablePointer<Double>
-    let realtime: UnsafeMutablePointer<Double>
+    /// Exact sums (``ExactSum`` units): energy, emissions, and energy whose factor came from rules 1–2.
+    let energy: UnsafeMutablePointer<Int128>
+    let co2: UnsafeMutablePointer<Int128>
+    let realtime: UnsafeMutablePointer<Int128>
     let spans: UnsafeMutablePointer<Int32>
     let meters: UnsafeMutablePointer<Int32>
     /// One bit per meter: counted in this window already.

@@ -332,8 +332,8 @@ import Testing
             #expect(Self.error(registry, b) != nil, "bit \(bit)")
         }
         var v = bytes
-        v[8] = 2
-        #expect(Self.error(registry, v) == .unsupportedVersion(2))
+        v[8] = 1
+        #expect(Self.error(registry, v) == .unsupportedVersion(1))
         var m = bytes
         m[0] = UInt8(ascii: "X")
         #expect(Self.error(registry, m) == .notACheckpoint)

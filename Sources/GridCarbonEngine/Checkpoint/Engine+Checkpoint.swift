@@ -354,7 +354,7 @@ extension Engine {
         try r.section(F.windows)
         guard try r.i64("window length count") == Int64(windowLens.count) else { throw r.fail("window length count differs") }
         let seenWords = max(1, (meterCount + 63) / 64)
-        let accBytes = 8 + profileCount * 32 + seenWords * 8
+        let accBytes = 8 + profileCount * 56 + seenWords * 8
         for li in 0..<windowLens.count {
             let na = try r.count(each: accBytes, "open windows of length \(DurationFormat.format(windowLens[li]))")
             var lastIndex = Int64.min
@@ -363,10 +363,10 @@ extension Engine {
                 guard k == 0 || index > lastIndex else { throw r.fail("open windows of length \(DurationFormat.format(windowLens[li])) out of order") }
                 lastIndex = index
                 let acc: WindowAccumulator? = apply ? WindowAccumulator(lengthIndex: li, index: index, profiles: profileCount, meters: meterCount) : nil
-                let p8 = profileCount * 8, p4 = profileCount * 4
-                try r.raw(p8, into: acc.map { UnsafeMutableRawPointer($0.energy) }, "window energy")
-                try r.raw(p8, into: acc.map { UnsafeMutableRawPointer($0.co2) }, "window co2")
-                try r.raw(p8, into: acc.map { UnsafeMutableRawPointer($0.realtime) }, "window realtime energy")
+                let p16 = profileCount * 16, p4 = profileCount * 4
+                try r.raw(p16, into: acc.map { UnsafeMutableRawPointer($0.energy) }, "window energy")
+                try r.raw(p16, into: acc.map { UnsafeMutableRawPointer($0.co2) }, "window co2")
+                try r.raw(p16, into: acc.map { UnsafeMutableRawPointer($0.realtime) }, "window realtime energy")
                 try r.raw(p4, into: acc.map { UnsafeMutableRawPointer($0.spans) }, "window spans")
                 try r.raw(p4, into: acc.map { UnsafeMutableRawPointer($0.meters) }, "window meters")
                 try r.raw(seenWords * 8, into: acc.map { UnsafeMutableRawPointer($0.seen) }, "window meter set")

@@ -5,7 +5,7 @@ import GridCarbonModel
 /// Header, 32 bytes, little-endian:
 /// ```
 ///  0  magic "GCENGCKP"
-///  8  u32 format version (1)
+///  8  u32 format version (2: exact window sums; 1 held them as f64)
 /// 12  u32 flags (0; bit 0 would mark a big-endian writer)
 /// 16  u64 payload length
 /// 24  u32 CRC-32 of bytes 0..<24 followed by the payload
@@ -29,7 +29,7 @@ import GridCarbonModel
 /// - `SLOT`: ring size, touched count, then per touched slot (ring order) its ring index and the
 ///   slot's per-meter energy cells (f64 × meters).
 /// - `WIND`: window length count; per length the open accumulator count, per accumulator its index,
-///   energy, co2, realtime (f64 × profiles), spans, meters (i32 × profiles), seen bitset (u64 × words).
+///   energy, co2, realtime (exact ``ExactSum`` units, i128 × profiles), spans, meters (i32 × profiles), seen bitset (u64 × words).
 /// - `FACT`: region count; per region its real-time factors (count; start, end, value) and mix
 ///   records in arrival order (count; start, end, source, mwh).
 /// - `TOTL`: day, month, year ids, profile count, then day, month and year (energy, co2) per profile.
@@ -40,7 +40,7 @@ import GridCarbonModel
 /// caches cold, which changes no output.
 public enum EngineCheckpointFormat {
     public static let magic: [UInt8] = Array("GCENGCKP".utf8)
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     public static let headerSize = 32
 
     static func tag(_ s: StaticString) -> UInt64 {
