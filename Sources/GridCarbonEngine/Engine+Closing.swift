@@ -39,8 +39,9 @@ extension Engine {
         if alertsTrackMeters && !finishing { alerts?.silentBefore(slotStart(s)) }
     }
 
-    /// Sums slot `s` per profile (meter-index order), applies the slot's factors, and adds it to
-    /// the open windows and the running totals.
+    /// Sums slot `s` per profile (exactly), then applies the slot's factors and adds it to the open
+    /// windows and the running totals, or, in a partition engine (§8), keeps the sums for the
+    /// merger.
     func closeSlot(_ s: Int64, ring r: Int) {
         let base = cells + r * meterCount
         slotEnergy.withUnsafeMutableBufferPointer { pe in
@@ -53,6 +54,16 @@ extension Engine {
                 }
             }
         }
+        if let so = scaleOut, so.isPartition {
+            partitionSlotClosed(s, state: so)
+            return
+        }
+        applySlot(s)
+    }
+
+    /// Applies the slot's factors to its per-profile energies (``slotEnergy``, exact) and adds
+    /// them to the open windows and the running totals (budget rules see the slot too).
+    func applySlot(_ s: Int64) {
         let start = slotStart(s), end = start + slotLen
         var regionFactor = [SlotFactor](repeating: SlotFactor(kgPerKWh: 0, realtimeShare: 0), count: Region.count)
         for reg in Region.provinces { regionFactor[reg] = factors.slotFactor(region: reg, start: start, end: end) }
@@ -60,7 +71,12 @@ extension Engine {
         var accs: [WindowAccumulator] = []
         for li in 0..<windowLens.count {
             let w = Time.floorDiv(start &+ offset, windowLens[li])
-            if let acc = open[li].first(where: { $0.index == w }) { accs.append(acc) }
+            if let acc = open[li].first(where: { $0.index == w }) {
+                accs.append(acc)
+            } else if scaleOut != nil {
+                // A merger: the window's counts come when every partition has closed it.
+                accs.append(window(li, w))
+            }
         }
         totals.beginSlot(start: start)
         let budgets = alerts.map { !$0.targets.isEmpty } ?? false
@@ -106,6 +122,10 @@ extension Engine {
 
     /// Rolls a window's profiles up to every level in one pass and hands the rows to the sink.
     func emit(_ acc: WindowAccumulator) {
+        if let so = scaleOut, so.isPartition {
+            partitionWindowClosed(acc, state: so)
+            return
+        }
         let len = windowLens[acc.lengthIndex]
         let start = acc.index &* len &- offset
         let sums = rollUpScratch

@@ -27,6 +27,8 @@ struct EngineHotState {
     var record: ParsedRecord = ParsedRecord()
     var alertsTrackMeters: Bool = false
     var finishing: Bool = false
+    /// A merger takes grid records only (§8): a meter record on the grid subject is `misrouted`.
+    var refusesMeterRecords: Bool = false
 
     init(now: Micros, pool: UnsafeMutablePointer<Engine.Pending>, poolCapacity: Int) {
         self.now = now
@@ -138,6 +140,11 @@ extension Engine {
         @inline(__always) get { hot.pointee.alertsTrackMeters }
         @inline(__always) set { hot.pointee.alertsTrackMeters = newValue }
         @inline(__always) _modify { yield &hot.pointee.alertsTrackMeters }
+    }
+    var refusesMeterRecords: Bool {
+        @inline(__always) get { hot.pointee.refusesMeterRecords }
+        @inline(__always) set { hot.pointee.refusesMeterRecords = newValue }
+        @inline(__always) _modify { yield &hot.pointee.refusesMeterRecords }
     }
     /// Inside ``finish()``.
     var finishing: Bool {

@@ -59,7 +59,10 @@ extension Engine {
             acceptedByKind.mix += 1
             return
         case .register, .interval:
-            break
+            if refusesMeterRecords {
+                reject(.misrouted, line: line, origin: origin)
+                return
+            }
         }
         let key = r.t1
         if key > now &+ settings.maxFuture {

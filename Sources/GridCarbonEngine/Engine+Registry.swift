@@ -51,6 +51,8 @@ extension Engine {
         e.sourceNames = sourceNames
         e.windowsClosed = windowsClosed
         e.closedBefore = closedBefore
+        e.scaleOut = scaleOut
+        e.refusesMeterRecords = refusesMeterRecords
 
         for m in 0..<mc {
             let t = follow[m]

@@ -88,6 +88,9 @@ public final class Engine {
     /// Hashes of the registry for checkpoints (EngineCheckpoint.swift), computed on first use.
     var registryHashes: (ids: UInt64, profiles: UInt64)?
 
+    /// The scale-out role and its state (§8; ScaleOut/), nil for the single-machine engine.
+    var scaleOut: ScaleOutState?
+
     /// Running totals (§4.2) per profile, rolled up to keys on demand.
     public internal(set) var totals: RunningTotals
 

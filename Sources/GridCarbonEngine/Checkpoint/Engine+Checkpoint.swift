@@ -269,6 +269,13 @@ extension Engine {
         o.i64(Int64(alertBytes.count))
         o.array(alertBytes)
 
+        let scaleOutBytes = scaleOutStateBytes()
+        if !scaleOutBytes.isEmpty {
+            o.section(F.scaleOut)
+            o.i64(Int64(scaleOutBytes.count))
+            o.array(scaleOutBytes)
+        }
+
         o.section(F.end)
     }
 
@@ -428,6 +435,15 @@ extension Engine {
             try bytes.withUnsafeMutableBytes { try r.raw(n, into: $0.baseAddress, "alert state") }
             do { try restoreAlertState(bytes, apply: apply) } catch { throw r.fail("\(error)") }
         }
+
+        var scaleOutBytes: [UInt8] = []
+        if r.at + 8 <= r.end, r.base.loadUnaligned(fromByteOffset: r.at, as: UInt64.self) == F.scaleOut {
+            try r.section(F.scaleOut)
+            let n = try r.count(each: 1, "scale-out state bytes")
+            scaleOutBytes = [UInt8](repeating: 0, count: n)
+            try scaleOutBytes.withUnsafeMutableBytes { try r.raw(n, into: $0.baseAddress, "scale-out state") }
+        }
+        try restoreScaleOutState(scaleOutBytes, apply: apply)
 
         try r.section(F.end)
         guard r.at == r.end else { throw CheckpointError.corrupt("\(r.end - r.at) bytes after the end section") }

@@ -34,6 +34,9 @@ import GridCarbonModel
 ///   records in arrival order (count; start, end, source, mwh).
 /// - `TOTL`: day, month, year ids, profile count, then day, month and year (energy, co2) per profile.
 /// - `ALRT` (optional): byte length, then the alert evaluator's state by names (Alerts/State/).
+/// - `SCLO` (scale-out engines only, §8): byte length, then the role, the last stream sequence
+///   applied, a partition's unsent closed slots and windows, a merger's partition steps, pending
+///   slot energies, buffered grid messages and grid sequence (ScaleOut/Engine+ScaleOutCheckpoint.swift).
 /// - `END.`
 ///
 /// Pool indices, bucket links and caches are not written: restore rebuilds the links and leaves the
@@ -51,7 +54,7 @@ public enum EngineCheckpointFormat {
     }
     static let settings = tag("SETG"), registry = tag("REGY"), scalars = tag("SCAL"), sources = tag("SRCS")
     static let baselines = tag("BASE"), pending = tag("PEND"), slots = tag("SLOT"), windows = tag("WIND")
-    static let factors = tag("FACT"), totals = tag("TOTL"), alerts = tag("ALRT"), end = tag("END.")
+    static let factors = tag("FACT"), totals = tag("TOTL"), alerts = tag("ALRT"), scaleOut = tag("SCLO"), end = tag("END.")
 
     static func name(_ tag: UInt64) -> String {
         String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: tag >> (8 * UInt64($0))) }, as: UTF8.self)

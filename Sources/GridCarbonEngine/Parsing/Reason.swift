@@ -32,6 +32,8 @@ public enum RejectReason: UInt8, CaseIterable, Sendable {
     case lineTooLong
     /// An NDJSON line that is not a flat JSON object of strings and numbers.
     case badJSON
+    /// A meter record on the stream's grid subject (§8: meter records go to their partition).
+    case misrouted
 
     /// The code written to side outputs and API answers.
     public var code: String {
@@ -52,6 +54,7 @@ public enum RejectReason: UInt8, CaseIterable, Sendable {
         case .futureTimestamp: "future_timestamp"
         case .lineTooLong: "line_too_long"
         case .badJSON: "bad_json"
+        case .misrouted: "misrouted"
         }
     }
 }
