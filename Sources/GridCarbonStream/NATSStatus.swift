@@ -1,0 +1,32 @@
+import CNats
+
+/// Turning libnats statuses into ``StreamError``s.
+enum NATSStatus {
+    /// libnats' own text for `s` and, when it has one, the last error it recorded on this thread
+    /// (which carries the server's description for JetStream API errors).
+    static func text(_ s: natsStatus) -> String {
+        let base = String(cString: natsStatus_GetText(s))
+        var last = s
+        if let p = nats_GetLastError(&last) {
+            let detail = String(cString: p)
+            if !detail.isEmpty && detail != base { return detail }
+        }
+        return base
+    }
+
+    /// Throws a ``StreamError`` of `code` (`what: reason`) unless `s` is `NATS_OK`.
+    static func check(_ s: natsStatus, _ code: StreamError.Code, jetStreamCode: jsErrCode = jsErrCode(rawValue: 0),
+                      _ what: @autoclosure () -> String, file: String = #fileID, line: Int = #line) throws(StreamError) {
+        if s == NATS_OK { return }
+        throw error(s, code, jetStreamCode: jetStreamCode, what(), file: file, line: line)
+    }
+
+    /// The ``StreamError`` for a failed call.
+    static func error(_ s: natsStatus, _ code: StreamError.Code, jetStreamCode: jsErrCode = jsErrCode(rawValue: 0),
+                      _ what: String, file: String = #fileID, line: Int = #line) -> StreamError {
+        let jerr = Int(jetStreamCode.rawValue)
+        let suffix = jerr != 0 ? " (JetStream error \(jerr))" : ""
+        let c: StreamError.Code = s == NATS_CONNECTION_CLOSED ? .closed : code
+        return StreamError(c, "\(what): \(text(s))\(suffix)", status: Int32(bitPattern: s.rawValue), jetStreamCode: jerr, file: file, line: line)
+    }
+}
