@@ -118,7 +118,7 @@ let package = Package(
         // start themselves; the `gridcarbon` binary where it is the thing under test.
         .testTarget(
             name: "GridCarbonStreamTests",
-            dependencies: ["GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonStream"],
+            dependencies: ["CNats", "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonStream"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

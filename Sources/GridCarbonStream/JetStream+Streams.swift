@@ -107,6 +107,17 @@ extension JetStream {
             duplicateWindowSeconds: Double(cfg.Duplicates) / 1e9)
     }
 
+    /// Deletes the stream `name` with its messages and consumers; false when there was none.
+    @discardableResult
+    public func deleteStream(_ name: String) throws(StreamError) -> Bool {
+        var opts = options()
+        var jerr = jsErrCode(rawValue: 0)
+        let s = js_DeleteStream(context, name, &opts, &jerr)
+        if s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr { return false }
+        try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot delete stream \(name)")
+        return true
+    }
+
     /// Deletes the durable consumer `durable` of `stream`; false when there was none.
     @discardableResult
     public func deleteConsumer(stream: String, durable: String) throws(StreamError) -> Bool {

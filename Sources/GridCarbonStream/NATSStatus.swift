@@ -2,16 +2,17 @@ import CNats
 
 /// Turning libnats statuses into ``StreamError``s.
 enum NATSStatus {
-    /// libnats' own text for `s` and, when it has one, the last error it recorded on this thread
-    /// (which carries the server's description for JetStream API errors).
+    /// libnats' own text for `s` or, when libnats recorded one for this failure on this thread, its
+    /// detailed error (which carries the server's description for JetStream API errors), without
+    /// the `(js.c:535): ` source location.
     static func text(_ s: natsStatus) -> String {
         let base = String(cString: natsStatus_GetText(s))
-        var last = s
-        if let p = nats_GetLastError(&last) {
-            let detail = String(cString: p)
-            if !detail.isEmpty && detail != base { return detail }
-        }
-        return base
+        var last = NATS_OK
+        guard let p = nats_GetLastError(&last), last == s else { return base }
+        var detail = Substring(String(cString: p))
+        if detail.hasPrefix("("), let end = detail.firstRange(of: "): ") { detail = detail[end.upperBound...] }
+        while detail.hasSuffix(" ") || detail.hasSuffix(":") { detail = detail.dropLast() }
+        return detail.isEmpty ? base : String(detail)
     }
 
     /// Throws a ``StreamError`` of `code` (`what: reason`) unless `s` is `NATS_OK`.

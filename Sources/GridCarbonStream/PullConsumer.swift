@@ -129,7 +129,9 @@ public final class PullConsumer {
         var opts = jetStream.options()
         var jerr = jsErrCode(rawValue: 0)
         var ci: UnsafeMutablePointer<jsConsumerInfo>?
-        let s = natsSubscription_GetConsumerInfo(&ci, subscription, &opts, &jerr)
+        // By name: libnats 3.4.1's natsSubscription_GetConsumerInfo answers "Invalid Subscription"
+        // for a pull subscription bound to an existing durable.
+        let s = js_GetConsumerInfo(&ci, jetStream.context, settings.stream, settings.durable, &opts, &jerr)
         defer { jsConsumerInfo_Destroy(ci) }
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot read consumer \(settings.durable)")
         let i = ci!.pointee
