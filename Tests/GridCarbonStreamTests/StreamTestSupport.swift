@@ -17,14 +17,19 @@ enum GridCarbonBinary {
     static var path: String { repoRoot + "/.build/debug/gridcarbon" }
 
     /// Runs `gridcarbon args...`; its exit status, standard output and standard error.
-    static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    static func run(_ args: [String], stdin: [UInt8]? = nil) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
-        let out = Pipe(), err = Pipe()
+        let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = err
+        p.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try p.run()
+        if let bytes = stdin {
+            input.fileHandleForWriting.write(Data(bytes))
+            try input.fileHandleForWriting.close()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
