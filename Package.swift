@@ -31,6 +31,12 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // The NATS C client (libnats 3.4, JetStream), for the scale-out of SPEC §8.
+        .systemLibrary(
+            name: "CNats",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
         // glibc malloc settings for the daemon's flat memory (mallopt).
         .target(name: "CMallocTuning"),
         // Pure model, no I/O: time, regions, the registry, the embedded factor tables, the number
@@ -72,12 +78,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // NATS JetStream (SPEC §8) over libnats: the stream layout, the partition hash, the
+        // connection, streams, ordered publishing with acknowledgements, pull consumers, and
+        // `publish` (record lines routed into the stream). libnats calls block: they run on threads
+        // of their own (BlockingThread), never on Swift concurrency's pool.
+        .target(
+            name: "GridCarbonStream",
+            dependencies: ["CNats", "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO"],
+            swiftSettings: strict
+        ),
         // Synthetic fleet generator.
         .target(name: "GridCarbonSimulate", dependencies: ["GridCarbonModel", "GridCarbonIO"], swiftSettings: strict),
         .executableTarget(
             name: "gridcarbon",
             dependencies: [
                 "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonSimulate", "GridCarbonServer",
+                "GridCarbonStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -96,6 +112,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Against real nats-server processes (a single node and a 3-node cluster) that the tests
+        // start themselves; the `gridcarbon` binary where it is the thing under test.
+        .testTarget(
+            name: "GridCarbonStreamTests",
+            dependencies: ["CNats", "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonStream"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what gridcarbon's build, demo and tests need and this machine lacks:
 # libzstd-dev, zstd and prometheus-alertmanager (Debian; the alert push test runs a real one),
-# DuckDB and pytest (PyPI). Idempotent; quiet when all is there.
+# libnats-dev, nats-server and mosquitto-clients (Debian; the JetStream tests run real servers
+# and publish over MQTT), DuckDB and pytest (PyPI). Idempotent; quiet when all is there.
 set -euo pipefail
 need=()
 pkg-config --exists libzstd 2>/dev/null || need+=(libzstd-dev)
 command -v zstd >/dev/null || need+=(zstd)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
+pkg-config --exists libnats 2>/dev/null || need+=(libnats-dev)
+command -v nats-server >/dev/null || need+=(nats-server)
+command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (apt-get)" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -6,9 +6,44 @@ import GridCarbonModel
 import Glibc
 #endif
 
+/// What an ``InputReader`` hands whole lines to: the engine (replay), or `publish`'s router. An
+/// error thrown stops the reading and comes out of ``InputReader/read(into:progress:)``.
+public protocol LineSink: AnyObject {
+    /// Takes every complete line (ending with `\n`) of `buffer`; returns the bytes taken, through
+    /// the last newline. `line` is the number of the first line and is advanced past those taken.
+    func lines(_ buffer: UnsafeRawBufferPointer, line: inout Int64) throws -> Int
+    /// The input's last line, which has no newline.
+    func lastLine(_ line: UnsafeRawBufferPointer, number: Int64) throws
+    /// A line longer than the reader's bound: its first 256 bytes, to be rejected `line_too_long`.
+    func tooLong(_ prefix: UnsafeRawBufferPointer, number: Int64) throws
+}
+
+/// The engine as a ``LineSink``, its lines counted under one source name.
+final class EngineLines: LineSink {
+    let engine: Engine
+    let source: Int32
+
+    init(_ engine: Engine, source: Int32) {
+        self.engine = engine
+        self.source = source
+    }
+
+    func lines(_ buffer: UnsafeRawBufferPointer, line: inout Int64) -> Int {
+        engine.ingest(buffer, source: source, line: &line)
+    }
+
+    func lastLine(_ line: UnsafeRawBufferPointer, number: Int64) {
+        engine.ingestLine(line, origin: LineOrigin(source: source, line: number))
+    }
+
+    func tooLong(_ prefix: UnsafeRawBufferPointer, number: Int64) {
+        engine.reject(.lineTooLong, line: prefix, origin: LineOrigin(source: source, line: number))
+    }
+}
+
 /// Reads record lines from a file, a `.zst` file or standard input (`-`) in large blocks and
-/// feeds whole lines to the engine. Lines longer than `maxLineBytes` are rejected as
-/// `line_too_long` and skipped to the next newline, so memory stays bounded.
+/// hands whole lines to the engine (or any ``LineSink``). Lines longer than `maxLineBytes` are
+/// rejected as `line_too_long` and skipped to the next newline, so memory stays bounded.
 public final class InputReader {
     public let path: String
     public let maxLineBytes: Int
@@ -31,12 +66,16 @@ public final class InputReader {
 
     /// Reads the whole input into `engine`. `progress` is called after every block.
     public func run(into engine: Engine, sourceName: String, progress: (InputReader) -> Void = { _ in }) throws {
+        try read(into: EngineLines(engine, source: engine.source(named: sourceName)), progress: progress)
+    }
+
+    /// Reads the whole input into `sink`. `progress` is called after every block.
+    public func read(into sink: some LineSink, progress: (InputReader) -> Void = { _ in }) throws {
         let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw IOError(path: path, errno: errno, doing: "cannot open") }
         defer { if fd != 0 { close(fd) } }
         var st = stat()
         if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { size = Int(st.st_size) }
-        let source = engine.source(named: sourceName)
         let cap = block + maxLineBytes + 1
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: cap, alignment: 64)
         defer { buf.deallocate() }
@@ -45,7 +84,7 @@ public final class InputReader {
         var lineNo: Int64 = 1
 
         // Hands over whatever complete lines `buf[0..<filled]` holds and keeps the tail.
-        func consume() {
+        func consume() throws {
             var start = 0
             if skipping {
                 guard let nl = memchr(buf.baseAddress!, 0x0A, filled) else { filled = 0; return }
@@ -53,11 +92,11 @@ public final class InputReader {
                 skipping = false
                 lineNo += 1
             }
-            let used = engine.ingest(UnsafeRawBufferPointer(rebasing: buf[start..<filled]), source: source, line: &lineNo)
+            let used = try sink.lines(UnsafeRawBufferPointer(rebasing: buf[start..<filled]), line: &lineNo)
             start += used
             let rest = filled - start
             if rest > maxLineBytes {
-                engine.reject(.lineTooLong, line: UnsafeRawBufferPointer(rebasing: buf[start..<(start + 256)]), origin: LineOrigin(source: source, line: lineNo))
+                try sink.tooLong(UnsafeRawBufferPointer(rebasing: buf[start..<(start + 256)]), number: lineNo)
                 skipping = true
                 filled = 0
                 return
@@ -96,7 +135,7 @@ public final class InputReader {
                 midFrame = r != 0
                 filled += outBuf.pos
                 if filled >= block || (outBuf.pos == 0 && inBuf.pos == inBuf.size) {
-                    consume()
+                    try consume()
                     progress(self)
                 }
             }
@@ -107,13 +146,13 @@ public final class InputReader {
                 if n == 0 { break }
                 bytesRead += n
                 filled += n
-                consume()
+                try consume()
                 progress(self)
             }
         }
-        consume()
+        try consume()
         if filled > 0 && !skipping {
-            engine.ingestLine(UnsafeRawBufferPointer(rebasing: buf[0..<filled]), origin: LineOrigin(source: source, line: lineNo))
+            try sink.lastLine(UnsafeRawBufferPointer(rebasing: buf[0..<filled]), number: lineNo)
             lineNo += 1
         }
         lines = lineNo - 1
@@ -122,7 +161,7 @@ public final class InputReader {
 
     func readSome(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) throws -> Int {
         while true {
-            let r = read(fd, p, n)
+            let r = Glibc.read(fd, p, n)
             if r >= 0 { return r }
             if errno == EINTR { continue }
             throw IOError(path: path, errno: errno, doing: "cannot read")

@@ -51,6 +51,24 @@ public enum JSONScan {
         return out
     }
 
+    /// The bytes of the top-level member `key` of the JSON object `text` (one NDJSON record line),
+    /// in place: a string's contents without its quotes (escapes not decoded), any other value as
+    /// spelled; the last one when the key repeats, as the record parser reads it; nil when absent.
+    public static func member(_ key: [UInt8], in text: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let p = text.assumingMemoryBound(to: UInt8.self)
+        let open = skipSpace(p, 0)
+        guard open < p.count, p[open] == UInt8(ascii: "{") else { return nil }
+        var found: Range<Int>?
+        members(p, object: open) { k, v in
+            if p[k].elementsEqual(key) {
+                let end = skipValue(p, v)
+                found = p[v] == UInt8(ascii: "\"") ? (v + 1)..<max(v + 1, end - 1) : v..<end
+            }
+            return true
+        }
+        return found.map { UnsafeRawBufferPointer(rebasing: text[$0]) }
+    }
+
     // MARK: - Walking
 
     /// Index of the first byte of the value at `path` (object keys, or array indices in decimal).

@@ -121,7 +121,7 @@ public enum Replay {
     }
 
     /// `20261122T013000Z-12345`: one side-output file per run.
-    static func runStamp(_ now: Micros) -> String {
+    public static func runStamp(_ now: Micros) -> String {
         let iso = TimeFormatter(zone: .utc).string(now - now % Time.microsPerSecond)
         return String(iso.prefix(19).filter { $0 != "-" && $0 != ":" }) + "Z-\(getpid())"
     }

@@ -16,7 +16,8 @@ struct GridCarbon: AsyncParsableCommand {
           gridcarbon replay --registry sim/registry.csv --data out sim/records.csv
           gridcarbon cat out --level province --window 1d
         """,
-        subcommands: [ServeCommand.self, ReplayCommand.self, SimulateCommand.self, FactorsCommand.self, CatCommand.self, AlertsCommand.self]
+        subcommands: [ServeCommand.self, ReplayCommand.self, SimulateCommand.self, FactorsCommand.self, CatCommand.self, AlertsCommand.self,
+                      PublishCommand.self, PartitionCommand.self]
     )
 
     /// Parses the command line and runs the command; every failure goes to ``ExitStatus``, which
