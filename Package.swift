@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "GridCarbonServer",
             dependencies: [
-                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "CMallocTuning",
+                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonStream", "CMallocTuning",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -64,11 +64,18 @@ public protocol EngineSink: AnyObject {
     func windowClosed(_ window: ClosedWindow)
     /// An alert event (§5), in `seq` order.
     func alert(_ event: AlertEvent)
+    /// A partition engine's batch of closed slots and windows, for the merger (§8).
+    func partial(_ batch: PartialBatch)
+    /// A merger refused the batch at `seq` of the partials stream (§8).
+    func partialRefused(seq: UInt64, reason: String)
 }
 
 extension EngineSink {
     /// Sinks that do not care about alerts ignore them.
     public func alert(_ event: AlertEvent) {}
+    /// Sinks outside scale-out ignore batches.
+    public func partial(_ batch: PartialBatch) {}
+    public func partialRefused(seq: UInt64, reason: String) {}
 }
 
 /// Counts of every record line by outcome (§4.3): each line is exactly one of these.

@@ -4,6 +4,7 @@ import Dispatch
 import GridCarbonEngine
 import GridCarbonIO
 import GridCarbonModel
+import GridCarbonStream
 import Hummingbird
 import Logging
 import NIOCore
@@ -20,7 +21,8 @@ public enum Daemon {
 
     /// Starts everything and runs until a shutdown signal. `onReady` gets the bound ports.
     public static func run(configuration: ServeConfiguration, tokensPath: String?, annual: AnnualFactorTable, sources: SourceFactorTable,
-                           logger: Logger, onReady: (@Sendable (_ tcpPort: Int, _ httpPort: Int) -> Void)? = nil) async throws {
+                           logger: Logger, scaleOut: ScaleOutConfiguration? = nil,
+                           onReady: (@Sendable (_ tcpPort: Int, _ httpPort: Int) -> Void)? = nil) async throws {
         // Large buffers (batches, checkpoints, snapshots) in mappings of their own, freed memory
         // returned: resident memory stays flat over days instead of creeping with heap fragments.
         _ = gc_malloc_tune()
@@ -39,8 +41,22 @@ public enum Daemon {
         } else {
             logger.warning("no registry given: every meter record will be rejected as unknown_meter (use --registry FILE; POST /v1/registry loads one live)")
         }
+        // The merger (§8): its input is the stream (partial batches and grid records), not TCP.
+        var merge: (feeder: MergeFeeder, connection: NATSConnection)?
+        var role = EngineRole.whole
+        var mergeConnection: NATSConnection?
+        let layout = StreamLayout()
+        if let scaleOut, scaleOut.role == .merge {
+            let (connection, count) = try await StreamConnect.open(scaleOut, layout: layout, logger: logger)
+            mergeConnection = connection
+            role = .merge(partitions: count)
+        }
         let host = try EngineHost(configuration: configuration, registryCSV: registryCSV, registryOrigin: configuration.registryPath ?? "registry",
-                                  annual: annual, sources: sources, logger: logger)
+                                  annual: annual, sources: sources, logger: logger, role: role)
+        if let connection = mergeConnection, let scaleOut {
+            merge = (MergeFeeder(host: host, connection: connection, layout: layout, settings: scaleOut, logger: logger), connection)
+        }
+        let mergeFeeder = merge?.feeder
         let metrics = ServerMetrics()
         // Alert events: logged to <data>/alerts and fanned out; recovered ones first (the log skips
         // those it has), then live ones as their write-ahead-log entries become durable (from here
@@ -60,7 +76,7 @@ public enum Daemon {
         host.onCounts = { metrics.count($0, kinds: $1) }
         host.onProvinceToday = { metrics.provinceToday($0) }
         let readyFlag = ReadyFlag()
-        let tcp = TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
+        let tcp = mergeFeeder != nil ? nil : TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
         let router = HTTPAPI.router(host: host, metrics: metrics, auth: auth, ready: { readyFlag.ready })
         AlertRoutes.add(to: router, hub: hub, keepAlive: configuration.alertDelivery.keepAlive)
@@ -72,24 +88,31 @@ public enum Daemon {
                               logger: logger)
         let hostService = HostService(host: host, logger: logger, onStart: {
             // Wait for both listeners, then tell whoever started us.
-            while tcp.localPort == nil || !readyFlag.httpRunning {
+            if let mergeFeeder {
+                do { try await mergeFeeder.start() } catch {
+                    logger.critical("the merger cannot consume the stream", metadata: ["error": "\(error)"])
+                    return
+                }
+            }
+            while (tcp != nil && tcp?.localPort == nil) || !readyFlag.httpRunning {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 try? await Task.sleep(for: .milliseconds(10))
             }
             // Ready (/readyz) only now: both listeners are up and SIGHUP is trapped.
             readyFlag.ready = true
-            SystemdNotifier().ready(status: "serving tcp \(configuration.tcpHost):\(tcp.localPort ?? 0) http \(configuration.httpHost):\(readyFlag.httpPort)")
-            onReady?(tcp.localPort ?? configuration.tcpPort, readyFlag.httpPort)
-            logger.info("gridcarbon serving", metadata: [
-                "tcp": "\(configuration.tcpHost):\(tcp.localPort ?? configuration.tcpPort)",
+            let tcpAt = tcp.map { "\(configuration.tcpHost):\($0.localPort ?? 0)" } ?? "off (merger: input from the stream)"
+            SystemdNotifier().ready(status: "serving tcp \(tcpAt) http \(configuration.httpHost):\(readyFlag.httpPort)")
+            onReady?(tcp?.localPort ?? 0, readyFlag.httpPort)
+            logger.info(mergeFeeder == nil ? "gridcarbon serving" : "gridcarbon merger serving", metadata: [
+                "tcp": "\(tcpAt)",
                 "http": "\(configuration.httpHost):\(readyFlag.httpPort)",
                 "data": "\(configuration.dataDirectory)",
             ])
         })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: hostService)]
+        if let tcp { services.append(.init(service: tcp)) }
         let group = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: hostService),
-                .init(service: tcp),
+            services: services + [
                 .init(service: app),
                 // Last, so it stops first: it ends open alert streams before the HTTP server drains.
                 .init(service: alertService),
@@ -98,7 +121,9 @@ public enum Daemon {
             logger: logger))
         try await group.run()
         readyFlag.ready = false
+        mergeFeeder?.stop()
         await host.shutdown()
+        merge?.connection.close()
         logger.info("gridcarbon stopped: accepted data is durable")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import GridCarbonIO
 import GridCarbonModel
 import GridCarbonServer
+import Foundation
 import Logging
 
 struct ServeCommand: AsyncParsableCommand {
@@ -28,6 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
 
         Off loopback every endpoint but /healthz needs a bearer token: give --tokens FILE with lines \
         `ROLE[,ROLE] TOKEN` (roles ingest, read, admin); TCP clients send `!auth TOKEN` first.
+
+        Scale-out on NATS JetStream (docs/scale-out.md): records go into the stream with \
+        `gridcarbon publish`; workers run the engine per partition and a merger writes the files:
+          gridcarbon serve --nats nats://127.0.0.1:4222 --partitions 0,1 --registry reg.csv --data w1 --http 127.0.0.1:8091
+          gridcarbon serve --nats nats://127.0.0.1:4222 --merge --registry reg.csv --data merged
+        Workers and merger need the same registry and engine settings.
         """
     )
 
@@ -64,8 +71,35 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Push alerts to Prometheus Alertmanager at this base URL (POST URL/api/v2/alerts).", valueName: "url"))
     var alertmanager: String?
 
+    @Option(help: ArgumentHelp("NATS server URL(s), comma-separated: run as a scale-out worker (--partitions) or merger (--merge).", valueName: "url"))
+    var nats: String?
+
+    @Option(help: ArgumentHelp("With --nats: run the engines of these partitions (comma-separated, e.g. 0,2; each in DATA/partition-<p>/).", valueName: "list"))
+    var partitions: String?
+
+    @Flag(help: "With --nats: merge the workers' partial windows into the aggregate files, totals and alerts.")
+    var merge = false
+
     @OptionGroup(title: "Engine settings")
     var engine: SettingsOptions
+
+    func validate() throws {
+        if (partitions != nil || merge) && nats == nil { throw ValidationError("--partitions and --merge need --nats URL") }
+        if partitions != nil && merge { throw ValidationError("give either --partitions LIST (a worker) or --merge (the merger), not both") }
+        if nats != nil && partitions == nil && !merge {
+            throw ValidationError("--nats needs --partitions LIST (a worker) or --merge (the merger); the gateway role is not built yet")
+        }
+        if let partitions, Self.partitionList(partitions) == nil {
+            throw ValidationError("--partitions takes partition numbers separated by commas, like 0,1,2 (got \(partitions))")
+        }
+    }
+
+    static func partitionList(_ s: String) -> [Int]? {
+        let parts = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
+        let list = parts.map { $0! }
+        return Set(list).count == list.count ? list : nil
+    }
 
     func run() async throws {
         var engine = self.engine
@@ -87,6 +121,13 @@ struct ServeCommand: AsyncParsableCommand {
         config.budgetsPath = engine.budgets
         var logger = Logger(label: "gridcarbon")
         logger.logLevel = .info
-        try await Daemon.run(configuration: config, tokensPath: file.value(.tokens, flag: tokens), annual: annual, sources: sources, logger: logger)
+        if let nats, let partitions, let list = Self.partitionList(partitions) {
+            try await WorkerDaemon.run(configuration: config, scaleOut: ScaleOutConfiguration(url: nats, role: .worker(partitions: list)),
+                                       partitions: list, annual: annual, sources: sources, logger: logger)
+            return
+        }
+        let scaleOut = nats.map { ScaleOutConfiguration(url: $0, role: .merge) }
+        try await Daemon.run(configuration: config, tokensPath: file.value(.tokens, flag: tokens), annual: annual, sources: sources,
+                             logger: logger, scaleOut: scaleOut)
     }
 }

@@ -11,6 +11,8 @@ public struct ServeError: CategorizedError {
 
         /// Listening off loopback without a tokens file.
         public static let tokensRequired = Code("tokensRequired")
+        /// A scale-out setting that does not fit the stream (a partition it does not have).
+        public static let badScaleOut = Code("badScaleOut")
     }
 
     public var code: Code

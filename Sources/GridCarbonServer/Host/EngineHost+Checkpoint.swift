@@ -7,6 +7,7 @@ extension EngineHost {
     func writeCheckpoint() throws {
         dispatchPrecondition(condition: .onQueue(queue))
         try output.flush()
+        try beforeCheckpoint?()
         // Every alert event the checkpoint counts must reach the alert log first: a restart from
         // this checkpoint does not raise them again.
         try wal.syncNow()

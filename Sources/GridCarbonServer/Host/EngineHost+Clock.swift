@@ -15,6 +15,8 @@ extension EngineHost {
     /// to wall time minus the reorder window.
     func tick() {
         dispatchPrecondition(condition: .onQueue(queue))
+        // Scale-out engines move with the stream: a worker's idle ticks are messages in its partition.
+        guard engine.role == .whole else { return }
         let now = clock.now()
         guard now - lastActivity >= configuration.idleTimeout else { return }
         let w = now - configuration.engine.reorderWindow

@@ -58,6 +58,16 @@ public final class EngineHost: @unchecked Sendable {
     public var onAlerts: (@Sendable ([AlertEvent]) -> Void)?
     /// LSN of the newest checkpoint written or loaded (on the queue).
     var checkpointLSN: Int64 = 0
+    /// Runs on the queue before each checkpoint: a partition worker waits there until the stream
+    /// has stored every batch handed over so far (a checkpoint must not count a batch that a
+    /// restart from it would not send again).
+    public var beforeCheckpoint: (() throws -> Void)?
+    /// A partition engine's batches (on the queue, live and on recovery: sending them again is
+    /// harmless, the stream and the merger drop repeats).
+    public var onPartial: ((PartialBatch) -> Void)? {
+        get { sink.onPartial }
+        set { sink.onPartial = newValue }
+    }
 
     /// Opens the data folder and recovers (``HostRecovery``). `registryCSV` is the registry file
     /// (nil: the daemon runs without one); when it differs from the recovered registry, or the data
@@ -65,7 +75,7 @@ public final class EngineHost: @unchecked Sendable {
     /// ``TableError`` naming the line. `logStorage` defaults to files in `<data>/wal`.
     public init(configuration: ServeConfiguration, registryCSV: [UInt8]?, registryOrigin: String = "registry",
                 annual: AnnualFactorTable = .embedded, sources: SourceFactorTable = .embedded, logger: Logger,
-                clock: HostClock = .system, logStorage: (any LogStorage)? = nil) throws {
+                clock: HostClock = .system, logStorage: (any LogStorage)? = nil, role: EngineRole = .whole) throws {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -87,7 +97,9 @@ public final class EngineHost: @unchecked Sendable {
             output.registry = registry
             // No alert rules here: the rules in force come from the checkpoint and the log, and the
             // configured ones are logged after recovery when they differ.
-            return Engine(settings: settings, registry: registry, annual: annual, sources: sources, sink: sink, now: now)
+            let engine = Engine(settings: settings, registry: registry, annual: annual, sources: sources, sink: sink, now: now)
+            engine.assume(role: role)
+            return engine
         }
         let state = try recovery.run()
         let fresh = state.engine == nil

@@ -35,6 +35,21 @@ final class HostSink: EngineSink {
     func lateSpan(_ span: LateSpan) { output.lateSpan(span) }
     func anomaly(_ anomaly: Anomaly) { output.anomaly(anomaly) }
     func alert(_ event: AlertEvent) { alerts.append(event) }
+    /// Where a partition engine's batches go (§8); none during recovery before the worker is set up
+    /// (the batches recovery regenerates were sent before the crash or are sent again after it: see
+    /// ``EngineHost/resendRecoveredBatches``).
+    var onPartial: ((PartialBatch) -> Void)?
+    /// Batches made while no ``onPartial`` was set (recovery), kept for the worker to send.
+    var unsentPartials: [PartialBatch] = []
+    /// Batches a merger refused, with the reason (metrics and logs).
+    var refusedPartials: [(seq: UInt64, reason: String)] = []
+    func partial(_ batch: PartialBatch) {
+        if let onPartial { onPartial(batch) } else { unsentPartials.append(batch) }
+    }
+    func partialRefused(seq: UInt64, reason: String) {
+        refusedPartials.append((seq, reason))
+        if refusedPartials.count > 100 { refusedPartials.removeFirst() }
+    }
 
     func windowClosed(_ window: ClosedWindow) {
         output.windowClosed(window)

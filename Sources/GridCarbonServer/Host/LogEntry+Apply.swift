@@ -35,6 +35,34 @@ extension LogEntry {
         case .watermark(let w, let receivedAt):
             output.receivedAt = receivedAt
             engine.advanceWatermark(to: w)
+        case .stream(let seq, let receivedAt, let now, let payload):
+            output.receivedAt = receivedAt
+            engine.now = now
+            // A redelivery of a message applied already changes nothing.
+            guard seq > engine.lastStreamSeq else { break }
+            if let w = StreamPayload.idleTick(payload) {
+                engine.advanceWatermark(to: w)
+            } else {
+                var lineNo: Int64 = 1
+                engine.ingest(payload, source: engine.source(named: StreamPayload.sourceName(engine.role)), line: &lineNo)
+            }
+            engine.lastStreamSeq = seq
+            if let batch = engine.takePartialBatch(streamSeq: seq) { engine.sink.partial(batch) }
+        case .partial(let seq, let bytes):
+            guard seq > engine.lastStreamSeq else { break }
+            engine.lastStreamSeq = seq
+            do {
+                try engine.mergePartial(try PartialBatch(decoding: bytes))
+            } catch {
+                // Refused (another registry or configuration, or not a batch): counted and
+                // reported, the same way on replay, never a reason to stop recovering.
+                engine.sink.partialRefused(seq: seq, reason: "\(error)")
+            }
+        case .grid(let seq, let receivedAt, let lines):
+            output.receivedAt = receivedAt
+            engine.mergeGrid(seq: seq, lines: lines)
+        case .gridThrough(let seq):
+            engine.mergeGridThrough(seq)
         case .registry(let csv):
             let fresh = try Registry(csv: Array(csv), origin: "registry", meterLevel: engine.settings.levels.contains(.meter))
             return Self.replaceRegistry(of: engine, by: fresh, output: output)

@@ -16,6 +16,11 @@ import GridCarbonModel
 ///   with one.
 /// - `alerts` (7): `[u32 rules JSON length][rules JSON][budgets CSV]` (``AlertConfig/canonical(_:)``):
 ///   alert rules reloaded.
+/// - `stream` (8): `[u64 stream seq][i64 received_at][i64 now][payload]`: a partition worker's
+///   message from its partition subject (§8): record lines, or an idle tick `!idle <µs>\n`.
+/// - `partial` (9): `[u64 stream seq][batch]`: a merger's ``PartialBatch`` from the partials stream.
+/// - `grid` (10): `[u64 stream seq][i64 received_at][lines]`: a merger's grid message.
+/// - `gridThrough` (11): `[u64 stream seq]`: every grid message up to it has been received.
 ///
 /// A decoded entry points into the bytes it was read from (no copy of the lines): use it while
 /// those bytes live.
@@ -28,6 +33,10 @@ enum LogEntry {
         case tables = 5
         case registry = 6
         case alerts = 7
+        case stream = 8
+        case partial = 9
+        case grid = 10
+        case gridThrough = 11
     }
 
     /// Record lines as received: whole lines, each ending with a newline.
@@ -42,6 +51,14 @@ enum LogEntry {
     case registry(csv: UnsafeRawBufferPointer)
     /// Alert rules replaced, in their canonical form.
     case alerts(rulesJSON: UnsafeRawBufferPointer, budgetsCSV: UnsafeRawBufferPointer)
+    /// A partition worker's stream message (§8).
+    case stream(seq: UInt64, receivedAt: Micros, now: Micros, payload: UnsafeRawBufferPointer)
+    /// A merger's partial batch, at its sequence in the partials stream.
+    case partial(seq: UInt64, batch: UnsafeRawBufferPointer)
+    /// A merger's grid message, at its sequence in the records stream.
+    case grid(seq: UInt64, receivedAt: Micros, lines: UnsafeRawBufferPointer)
+    /// Every grid message up to this sequence has been received.
+    case gridThrough(UInt64)
 
     /// Source names are cut to this many bytes.
     static let maxSourceBytes = 1024
@@ -54,6 +71,10 @@ enum LogEntry {
         case .tables: .tables
         case .registry: .registry
         case .alerts: .alerts
+        case .stream: .stream
+        case .partial: .partial
+        case .grid: .grid
+        case .gridThrough: .gridThrough
         }
     }
 
@@ -98,6 +119,20 @@ enum LogEntry {
             out.u32(UInt32(json.count))
             out.bytes(json)
             out.bytes(budgets)
+        case .stream(let seq, let receivedAt, let now, let payload):
+            out.u64(seq)
+            out.i64(receivedAt)
+            out.i64(now)
+            out.bytes(payload)
+        case .partial(let seq, let batch):
+            out.u64(seq)
+            out.bytes(batch)
+        case .grid(let seq, let receivedAt, let lines):
+            out.u64(seq)
+            out.i64(receivedAt)
+            out.bytes(lines)
+        case .gridThrough(let seq):
+            out.u64(seq)
         }
     }
 
@@ -140,6 +175,19 @@ enum LogEntry {
         case .alerts:
             let json = try r.bytes32("alert rules JSON")
             self = .alerts(rulesJSON: json, budgetsCSV: r.rest())
+        case .stream:
+            let seq = try r.u64("stream sequence"), receivedAt = try r.i64("received_at"), now = try r.i64("now")
+            self = .stream(seq: seq, receivedAt: receivedAt, now: now, payload: r.rest())
+        case .partial:
+            let seq = try r.u64("stream sequence")
+            self = .partial(seq: seq, batch: r.rest())
+        case .grid:
+            let seq = try r.u64("stream sequence"), receivedAt = try r.i64("received_at")
+            self = .grid(seq: seq, receivedAt: receivedAt, lines: r.rest())
+        case .gridThrough:
+            let seq = try r.u64("stream sequence")
+            try r.expectEnd("the grid-through entry")
+            self = .gridThrough(seq)
         }
     }
 }
