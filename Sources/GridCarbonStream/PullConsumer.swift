@@ -100,7 +100,7 @@ public final class PullConsumer {
             guard let m = list.Msgs[i] else { continue }
             list.Msgs[i] = nil   // ours now: natsMsgList_Destroy frees only the array
             do throws(StreamError) {
-                out.append(try StreamMessage(taking: m))
+                out.append(try StreamMessage(taking: m, from: self))
             } catch {
                 failure = failure ?? error
             }
