@@ -118,7 +118,10 @@ public final class PullConsumer {
 
     /// Acknowledges `message` and waits until the server confirms it.
     public func ackSync(_ message: StreamMessage) throws(StreamError) {
-        let (s, jerr) = jetStream.call { opts, jerr in natsMsg_AckSync(message.handle, &opts, &jerr) }
+        // Not tried again (a repeat of an acknowledgement already applied may go unanswered): the caller decides.
+        var opts = jetStream.options()
+        var jerr = jsErrCode(rawValue: 0)
+        let s = natsMsg_AckSync(message.handle, &opts, &jerr)
         try NATSStatus.check(s, .consumer, jetStreamCode: jerr,
                              "acknowledge stream sequence \(message.streamSequence)")
     }
