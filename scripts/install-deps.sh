@@ -10,7 +10,7 @@ command -v zstd >/dev/null || need+=(zstd)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
 pkg-config --exists libnats 2>/dev/null || need+=(libnats-dev)
-command -v nats-server >/dev/null || need+=(nats-server)
+{ command -v nats-server || [ -x /usr/sbin/nats-server ]; } >/dev/null || need+=(nats-server)   # Debian puts it in /usr/sbin
 command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (apt-get)" >&2

@@ -65,10 +65,7 @@ extension JetStream {
     func addStream(name: String, subjects: [String], partitions: Int, replicas: Int, layout: StreamLayout) throws(StreamError) {
         var cfg = jsStreamConfig()
         jsStreamConfig_Init(&cfg)
-        var opts = options()
-        var jerr = jsErrCode(rawValue: 0)
-        var info: UnsafeMutablePointer<jsStreamInfo>?
-        let s = name.withCString { cName in
+        let (s, jerr) = name.withCString { cName in
             StreamLayout.description(partitions: partitions, replicas: replicas).withCString { cDesc in
                 withCStringArray(subjects) { cSubjects in
                     cfg.Name = cName
@@ -78,20 +75,25 @@ extension JetStream {
                     cfg.Storage = js_FileStorage
                     cfg.Replicas = Int64(replicas)
                     cfg.Duplicates = Int64(layout.duplicateWindowSeconds) * 1_000_000_000
-                    return js_AddStream(&info, context, &cfg, &opts, &jerr)
+                    return call { opts, jerr in
+                        var info: UnsafeMutablePointer<jsStreamInfo>?
+                        defer { jsStreamInfo_Destroy(info) }
+                        return js_AddStream(&info, context, &cfg, &opts, &jerr)
+                    }
                 }
             }
         }
-        jsStreamInfo_Destroy(info)
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot create stream \(name) (\(replicas) replica\(replicas == 1 ? "" : "s"))")
     }
 
     /// The stream's configuration and state; nil when there is no such stream.
     public func streamInfo(_ name: String) throws(StreamError) -> StreamInfo? {
-        var opts = options()
-        var jerr = jsErrCode(rawValue: 0)
         var si: UnsafeMutablePointer<jsStreamInfo>?
-        let s = js_GetStreamInfo(&si, context, name, &opts, &jerr)
+        let (s, jerr) = call { opts, jerr in
+            jsStreamInfo_Destroy(si)
+            si = nil
+            return js_GetStreamInfo(&si, context, name, &opts, &jerr)
+        }
         defer { jsStreamInfo_Destroy(si) }
         if s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr { return nil }
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot read stream \(name)")
@@ -104,15 +106,14 @@ extension JetStream {
             name: name, description: cfg.Description.map { String(cString: $0) } ?? "", subjects: subjects,
             replicas: Int(cfg.Replicas), messages: info.State.Msgs, bytes: info.State.Bytes,
             firstSequence: info.State.FirstSeq, lastSequence: info.State.LastSeq,
-            duplicateWindowSeconds: Double(cfg.Duplicates) / 1e9)
+            duplicateWindowSeconds: Double(cfg.Duplicates) / 1e9,
+            leader: info.Cluster?.pointee.Leader.map { String(cString: $0) })
     }
 
     /// Deletes the stream `name` with its messages and consumers; false when there was none.
     @discardableResult
     public func deleteStream(_ name: String) throws(StreamError) -> Bool {
-        var opts = options()
-        var jerr = jsErrCode(rawValue: 0)
-        let s = js_DeleteStream(context, name, &opts, &jerr)
+        let (s, jerr) = call { opts, jerr in js_DeleteStream(context, name, &opts, &jerr) }
         if s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr { return false }
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot delete stream \(name)")
         return true
@@ -121,9 +122,7 @@ extension JetStream {
     /// Deletes the durable consumer `durable` of `stream`; false when there was none.
     @discardableResult
     public func deleteConsumer(stream: String, durable: String) throws(StreamError) -> Bool {
-        var opts = options()
-        var jerr = jsErrCode(rawValue: 0)
-        let s = js_DeleteConsumer(context, stream, durable, &opts, &jerr)
+        let (s, jerr) = call { opts, jerr in js_DeleteConsumer(context, stream, durable, &opts, &jerr) }
         if s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr { return false }
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot delete consumer \(durable) of stream \(stream)")
         return true

@@ -26,7 +26,8 @@ public final class JetStreamPublisher {
         /// How long a failed message is sent again before ``publish(subject:payload:messageID:lines:)``
         /// or ``finish()`` give up with `.notAcknowledged` (a cluster electing a leader needs seconds).
         public var retrySeconds: Double = 60
-        /// Send `Nats-Expected-Last-Msg-Id` (the order guarantee above); off only for tests.
+        /// Send `Nats-Expected-Last-Msg-Id` (the order guarantee above). A publisher whose
+        /// messages need no order among themselves may turn it off and never be slowed by others.
         public var ordered = true
 
         public init() {}
@@ -91,13 +92,14 @@ public final class JetStreamPublisher {
                              .notAcknowledged, "cannot create a message for \(subject)")
         let entry = PublishWindow.Entry(id: messageID, subject: subject, lines: lines)
         let expected: String? = window.monitor.locked {
-            // The predecessor's id while it is unanswered (answered or failed ones need no guard:
-            // a failed one stops publishing until it is stored).
+            // The predecessor's id until it is known stored (a failed one too: it is sent again
+            // before this one may be stored).
             let previous = window.count > 0 ? window.entries.last : nil
             window.entries.append(entry)
             window.inFlight[msg!] = entry
             window.pendingCount += 1
-            return options.ordered && previous?.isPending == true ? previous!.id : nil
+            guard options.ordered, let p = previous, p.isPending || p.isFailed else { return nil }
+            return p.id
         }
         var opts = jsPubOptions()
         jsPubOptions_Init(&opts)

@@ -23,16 +23,16 @@ public final class PullConsumer {
         if !exists {
             try Self.create(jetStream, settings)
         }
-        var opts = jetStream.options()
         var subOpts = jsSubOptions()
         jsSubOptions_Init(&subOpts)
-        var jerr = jsErrCode(rawValue: 0)
         var sub: OpaquePointer?
-        let s = settings.stream.withCString { cStream in
+        let (s, jerr) = settings.stream.withCString { cStream in
             settings.durable.withCString { cDurable in
                 subOpts.Stream = cStream
                 subOpts.Consumer = cDurable
-                return js_PullSubscribe(&sub, jetStream.context, settings.filterSubject, cDurable, &opts, &subOpts, &jerr)
+                return jetStream.call { opts, jerr in
+                    js_PullSubscribe(&sub, jetStream.context, settings.filterSubject, cDurable, &opts, &subOpts, &jerr)
+                }
             }
         }
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot subscribe to consumer \(settings.durable) of \(settings.stream)")
@@ -45,11 +45,11 @@ public final class PullConsumer {
     }
 
     static func exists(_ js: JetStream, _ settings: ConsumerSettings) throws(StreamError) -> Bool {
-        var opts = js.options()
-        var jerr = jsErrCode(rawValue: 0)
-        var ci: UnsafeMutablePointer<jsConsumerInfo>?
-        let s = js_GetConsumerInfo(&ci, js.context, settings.stream, settings.durable, &opts, &jerr)
-        jsConsumerInfo_Destroy(ci)
+        let (s, jerr) = js.call { opts, jerr in
+            var ci: UnsafeMutablePointer<jsConsumerInfo>?
+            defer { jsConsumerInfo_Destroy(ci) }
+            return js_GetConsumerInfo(&ci, js.context, settings.stream, settings.durable, &opts, &jerr)
+        }
         if s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr { return false }
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot read consumer \(settings.durable) of \(settings.stream)")
         return true
@@ -58,10 +58,7 @@ public final class PullConsumer {
     static func create(_ js: JetStream, _ settings: ConsumerSettings) throws(StreamError) {
         var cc = jsConsumerConfig()
         jsConsumerConfig_Init(&cc)
-        var opts = js.options()
-        var jerr = jsErrCode(rawValue: 0)
-        var ci: UnsafeMutablePointer<jsConsumerInfo>?
-        let s = settings.durable.withCString { cDurable in
+        let (s, jerr) = settings.durable.withCString { cDurable in
             settings.filterSubject.withCString { cFilter in
                 cc.Durable = cDurable
                 cc.FilterSubject = cFilter
@@ -75,10 +72,13 @@ public final class PullConsumer {
                 cc.AckPolicy = settings.acknowledgement == .all ? js_AckAll : js_AckExplicit
                 cc.AckWait = Int64(settings.ackWaitSeconds * 1e9)
                 cc.MaxAckPending = Int64(settings.maxAckPending)
-                return js_AddConsumer(&ci, js.context, settings.stream, &cc, &opts, &jerr)
+                return js.call { opts, jerr in
+                    var ci: UnsafeMutablePointer<jsConsumerInfo>?
+                    defer { jsConsumerInfo_Destroy(ci) }
+                    return js_AddConsumer(&ci, js.context, settings.stream, &cc, &opts, &jerr)
+                }
             }
         }
-        jsConsumerInfo_Destroy(ci)
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot create consumer \(settings.durable) of \(settings.stream) on \(settings.filterSubject)")
     }
 
@@ -100,7 +100,7 @@ public final class PullConsumer {
             guard let m = list.Msgs[i] else { continue }
             list.Msgs[i] = nil   // ours now: natsMsgList_Destroy frees only the array
             do throws(StreamError) {
-                out.append(try StreamMessage(taking: m))
+                out.append(try StreamMessage(taking: m, from: self))
             } catch {
                 failure = failure ?? error
             }
@@ -118,20 +118,24 @@ public final class PullConsumer {
 
     /// Acknowledges `message` and waits until the server confirms it.
     public func ackSync(_ message: StreamMessage) throws(StreamError) {
+        // Not tried again (a repeat of an acknowledgement already applied may go unanswered): the caller decides.
         var opts = jetStream.options()
         var jerr = jsErrCode(rawValue: 0)
-        try NATSStatus.check(natsMsg_AckSync(message.handle, &opts, &jerr), .consumer, jetStreamCode: jerr,
+        let s = natsMsg_AckSync(message.handle, &opts, &jerr)
+        try NATSStatus.check(s, .consumer, jetStreamCode: jerr,
                              "acknowledge stream sequence \(message.streamSequence)")
     }
 
     /// The consumer's state on the server.
     public func state() throws(StreamError) -> ConsumerState {
-        var opts = jetStream.options()
-        var jerr = jsErrCode(rawValue: 0)
         var ci: UnsafeMutablePointer<jsConsumerInfo>?
         // By name: libnats 3.4.1's natsSubscription_GetConsumerInfo answers "Invalid Subscription"
         // for a pull subscription bound to an existing durable.
-        let s = js_GetConsumerInfo(&ci, jetStream.context, settings.stream, settings.durable, &opts, &jerr)
+        let (s, jerr) = jetStream.call { opts, jerr in
+            jsConsumerInfo_Destroy(ci)
+            ci = nil
+            return js_GetConsumerInfo(&ci, jetStream.context, settings.stream, settings.durable, &opts, &jerr)
+        }
         defer { jsConsumerInfo_Destroy(ci) }
         try NATSStatus.check(s, .jetStream, jetStreamCode: jerr, "cannot read consumer \(settings.durable)")
         let i = ci!.pointee

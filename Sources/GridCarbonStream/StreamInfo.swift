@@ -13,9 +13,11 @@ public struct StreamInfo: Sendable, Equatable {
     public var lastSequence: UInt64
     /// The duplicate window, in seconds.
     public var duplicateWindowSeconds: Double
+    /// The server leading the stream in a cluster (`server_name`); nil on a single server.
+    public var leader: String?
 
     public init(name: String, description: String, subjects: [String], replicas: Int, messages: UInt64, bytes: UInt64,
-                firstSequence: UInt64, lastSequence: UInt64, duplicateWindowSeconds: Double) {
+                firstSequence: UInt64, lastSequence: UInt64, duplicateWindowSeconds: Double, leader: String? = nil) {
         self.name = name
         self.description = description
         self.subjects = subjects
@@ -25,6 +27,7 @@ public struct StreamInfo: Sendable, Equatable {
         self.firstSequence = firstSequence
         self.lastSequence = lastSequence
         self.duplicateWindowSeconds = duplicateWindowSeconds
+        self.leader = leader
     }
 
     /// `P` and `R` from the description, when it is one of gridcarbon's streams.

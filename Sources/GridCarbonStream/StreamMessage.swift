@@ -1,10 +1,12 @@
 import CNats
 
 /// One message fetched by a ``PullConsumer``: its payload (read in place, not copied) and its
-/// JetStream metadata. Owns the libnats message, freed with this object; acknowledge it through
-/// its consumer (``PullConsumer/ack(_:)``) while it lives.
+/// JetStream metadata. Owns the libnats message, freed with this object, and keeps its consumer
+/// (whose subscription an acknowledgement goes through) alive as long; acknowledge it through
+/// that consumer (``PullConsumer/ack(_:)``).
 public final class StreamMessage {
     let handle: OpaquePointer
+    let consumer: PullConsumer
     /// The message's sequence in the stream (the order of partitions and grid together).
     public let streamSequence: UInt64
     /// Its sequence among this consumer's deliveries.
@@ -16,9 +18,10 @@ public final class StreamMessage {
     /// When the stream stored it, in nanoseconds since 1970.
     public let timestampNanos: Int64
 
-    /// Takes ownership of `msg` (a JetStream message from a pull subscription).
-    init(taking msg: OpaquePointer) throws(StreamError) {
+    /// Takes ownership of `msg`, a JetStream message fetched by `consumer`.
+    init(taking msg: OpaquePointer, from consumer: PullConsumer) throws(StreamError) {
         handle = msg
+        self.consumer = consumer
         var meta: UnsafeMutablePointer<jsMsgMetaData>?
         let s = natsMsg_GetMetaData(&meta, msg)
         guard s == NATS_OK, let m = meta?.pointee else {

@@ -33,12 +33,17 @@ final class NATSServerProcess {
         self.port = port
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Started through a link of another name: on a shared machine, a `pkill nats-server` of
+        // someone else's script must not take this test's servers down.
+        let link = directory + "/jetstream-node"
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: binary)
         var args = ["-js", "-sd", directory + "/js", "-a", "127.0.0.1", "-p", String(port), "-l", directory + "/server.log", "--server_name", name]
         if let c = cluster {
             args += ["--cluster_name", c.name, "--cluster", "nats://127.0.0.1:\(c.port)",
                      "--routes", c.routes.map { "nats://127.0.0.1:\($0)" }.joined(separator: ",")]
         }
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: link)
         process.arguments = args
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

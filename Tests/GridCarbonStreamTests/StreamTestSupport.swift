@@ -53,7 +53,11 @@ func readBack(_ js: JetStream, subject: String, stream: String = "GRIDCARBON", d
     var lines: [StoredLine] = []
     while true {
         let batch = try consumer.fetch(max: 256, timeoutMillis: 1000)
-        if batch.isEmpty { break }
+        // Empty: nothing more, or a consumer leader being elected (then the server still counts some pending).
+        if batch.isEmpty {
+            if try consumer.state().numPending == 0 { break }
+            continue
+        }
         for m in batch {
             let text = m.withPayload { String(decoding: $0, as: UTF8.self) }
             precondition(text.hasSuffix("\n"), "a message holds whole lines")
