@@ -39,7 +39,7 @@ final class MergeFeeder: @unchecked Sendable {
         grid.start = .sequence(gridAt + 1)
         grid.acknowledgement = .all
         grid.ackWaitSeconds = settings.ackWaitSeconds
-        let consumers = try await BlockingThread.run { [connection = self.connection, partials, grid] () throws -> UncheckedBox<(JetStream, PullConsumer, PullConsumer)> in
+        let consumers = try await StreamRetry.until(logger: logger, "the merger's consumers") { [connection = self.connection, partials, grid] () throws -> UncheckedBox<(JetStream, PullConsumer, PullConsumer)> in
             let js = try JetStream(connection)
             return UncheckedBox((js, try PullConsumer(js, settings: partials, recreate: true), try PullConsumer(js, settings: grid, recreate: true)))
         }

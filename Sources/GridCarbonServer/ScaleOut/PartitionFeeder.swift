@@ -69,7 +69,7 @@ final class PartitionFeeder: @unchecked Sendable {
         consumer.start = .sequence(position + 1)
         consumer.acknowledgement = .all
         consumer.ackWaitSeconds = settings.ackWaitSeconds
-        let pull = try await BlockingThread.run { [connection = self.connection, consumer] () throws -> UncheckedBox<PullConsumer> in
+        let pull = try await StreamRetry.until(logger: logger, "the consumer of partition \(partition)") { [connection = self.connection, consumer] () throws -> UncheckedBox<PullConsumer> in
             UncheckedBox(try PullConsumer(try JetStream(connection), settings: consumer, recreate: true))
         }.value
         logger.info("partition consumer started", metadata: ["partition": "\(partition)", "from_sequence": "\(position + 1)"])
