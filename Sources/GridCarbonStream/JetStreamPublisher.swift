@@ -39,6 +39,10 @@ public final class JetStreamPublisher {
     let window: PublishWindow
     /// The window retained for libnats' callbacks; released in deinit once nothing is in flight.
     let retained: Unmanaged<PublishWindow>
+    /// Whether a message was ever handed to libnats asynchronously. libnats 3.4 creates the
+    /// context's pending map on the first asynchronous publish, and
+    /// `js_PublishAsyncGetPendingList` dereferences it unchecked: before that it must not be called.
+    private var handedOver = false
 
     public init(_ connection: NATSConnection, options: Options = Options()) throws(StreamError) {
         self.connection = connection
@@ -69,7 +73,7 @@ public final class JetStreamPublisher {
     deinit {
         // Take back whatever libnats still holds, so no acknowledgement arrives for it.
         var list = natsMsgList()
-        if js_PublishAsyncGetPendingList(&list, context) == NATS_OK { natsMsgList_Destroy(&list) }
+        if handedOver, js_PublishAsyncGetPendingList(&list, context) == NATS_OK { natsMsgList_Destroy(&list) }
         let idle = window.monitor.locked { () -> Bool in
             for e in window.entries[window.head...] where e.message != nil { natsMsg_Destroy(e.message) }
             return window.pendingCount == 0
@@ -112,6 +116,7 @@ public final class JetStreamPublisher {
                 return js_PublishMsgAsync(context, &owned, &opts)
             }
         }
+        handedOver = true
         if s != NATS_OK, let kept = owned {
             // Not handed over (the reconnect buffer is full, the connection closed): ours to resend.
             let reason = NATSStatus.text(s)
@@ -178,7 +183,7 @@ public final class JetStreamPublisher {
     /// failed and are sent again (a late acknowledgement for them is then ignored).
     func takeBackUnanswered() {
         var list = natsMsgList()
-        guard js_PublishAsyncGetPendingList(&list, context) == NATS_OK else { return }
+        guard handedOver, js_PublishAsyncGetPendingList(&list, context) == NATS_OK else { return }
         for i in 0..<Int(list.Count) {
             guard let m = list.Msgs[i] else { continue }
             if window.answered(m, sequence: nil, duplicate: false, error: "no acknowledgement within \(options.ackWaitMillis) ms") {
