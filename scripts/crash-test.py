@@ -10,10 +10,8 @@ as the replay's: each once, in the same seq order, with the same bytes.
 
     scripts/crash-test.py [--kills 3] [--meters 300] [--bin .build/debug/gridcarbon] [--seed N]
 """
-import argparse, datetime, glob, os, random, shutil, signal, socket, subprocess, sys, tempfile, time
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+import argparse, datetime, os, random, shutil, signal, socket, subprocess, sys, tempfile, time
+from testkit import aggregates, alert_log, free_port, wait_port
 
 class Daemon:
     def __init__(self, binary, registry, data, idle, config):
@@ -26,17 +24,8 @@ class Daemon:
                                       # segment roll, a checkpoint or a log truncation.
                                       "--wal-segment-bytes", "65536", "--checkpoint-bytes", "200000"],
                                      stdout=self.log, stderr=self.log)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.tcp), timeout=0.2).close()
-                socket.create_connection(("127.0.0.1", self.http), timeout=0.2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise SystemExit(f"crash-test: daemon exited {self.proc.returncode}; see {data}.log")
-                time.sleep(0.05)
-        raise SystemExit("crash-test: daemon did not start")
+        for port in (self.tcp, self.http):
+            wait_port(port, self.proc, "crash-test: daemon", data + ".log")
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL); self.proc.wait()
@@ -66,19 +55,6 @@ def send_chunks(daemon, chunks, start, kill_after=None):
     finally:
         sock.close()
     return acked
-
-def aggregates(data):
-    out = {}
-    for p in glob.glob(os.path.join(data, "aggregates", "**", "*.csv.zst"), recursive=True):
-        out[os.path.relpath(p, data)] = open(p, "rb").read()
-    return out
-
-def alert_log(data):
-    """The alert log's events as bytes, in file order (zstd frames decompressed)."""
-    files = sorted(glob.glob(os.path.join(data, "alerts", "alerts-*.ndjson.zst")))
-    if not files:
-        return b""
-    return subprocess.run(["zstd", "-dc", *files], check=True, stdout=subprocess.PIPE).stdout
 
 ALERTS = {"alerts": {"budgets": "budgets.csv", "rules": [
     {"name": "hot", "kind": "intensity", "level": "province", "window": "1h", "threshold": 0.62},

@@ -12,21 +12,8 @@ log (intensity, budget and forecast rules) must hold replay's events, each once,
     scripts/scale-out-test.py [--partitions 1,2,4] [--workers 2] [--cluster] [--kills 0] [--meters 300]
                               [--bin .build/debug/gridcarbon] [--seed N] [--keep]
 """
-import argparse, glob, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, time
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-def wait_port(port, proc, what, log):
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); return
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"scale-out-test: {what} exited {proc.returncode}; see {log}")
-            time.sleep(0.05)
-    raise SystemExit(f"scale-out-test: {what} did not start; see {log}")
+import argparse, json, os, random, shutil, signal, subprocess, sys, tempfile, time, urllib.request
+from testkit import aggregates, alert_log, free_port, wait_port
 
 class Nats:
     """One nats-server node (JetStream on), optionally part of a cluster."""
@@ -63,7 +50,7 @@ class Serve:
     def start(self):
         self.http = free_port()
         args = [self.a.bin, "serve", "--nats", self.url, "--registry", self.registry, "--data", self.data,
-                "--http", f"127.0.0.1:{self.http}", "--idle-timeout", "1s",
+                "--http", f"127.0.0.1:{self.http}", "--idle-timeout", self.a.idle_timeout,
                 # Small segments and frequent checkpoints: kills land near rolls and checkpoints.
                 "--wal-segment-bytes", "65536", "--checkpoint-bytes", "100000"]
         args += ["--partitions", ",".join(map(str, self.partitions))] if self.partitions is not None else ["--merge", "--config", self.config]
@@ -78,23 +65,36 @@ class Serve:
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=120)
 
-def aggregates(data):
-    out = {}
-    for p in glob.glob(os.path.join(data, "aggregates", "**", "*.csv.zst"), recursive=True):
-        out[os.path.relpath(p, data)] = open(p, "rb").read()
-    return out
-
-def alert_log(data):
-    files = sorted(glob.glob(os.path.join(data, "alerts", "alerts-*.ndjson.zst")))
-    if not files:
-        return b""
-    return subprocess.run(["zstd", "-dc", *files], check=True, stdout=subprocess.PIPE).stdout
-
 ALERTS = {"alerts": {"budgets": "budgets.csv", "rules": [
     {"name": "hot", "kind": "intensity", "level": "province", "window": "1h", "threshold": 0.62},
     {"name": "budget", "kind": "budget", "warn_ratio": 0.5},
     {"name": "forecast", "kind": "forecast", "lookback": "2h"},
 ]}}
+
+def scrape(port):
+    """A process's /metrics as {series: value}."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    return {l.rsplit(" ", 1)[0]: float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l and not l.startswith("#")}
+
+def check_metrics(workers, merger, P):
+    """What an operator watches (docs/scale-out.md): per worker partition lag, fetch batch sizes and
+    redeliveries; at the merger every partition's progress and nothing waiting. None if all is there."""
+    for w in workers:
+        m = scrape(w.http)
+        for p in w.partitions:
+            for series in (f'gridcarbon_partition_lag_messages{{partition="{p}"}}', f'gridcarbon_redeliveries_total{{partition="{p}"}}',
+                           f'gridcarbon_fetch_batch_messages_count{{partition="{p}"}}', f'gridcarbon_stream_sequence_applied{{partition="{p}"}}'):
+                if series not in m:
+                    return f"worker metrics lack {series}"
+            if m[f'gridcarbon_stream_sequence_applied{{partition="{p}"}}'] <= 0:
+                return f"worker of partition {p} reports nothing applied"
+    m = scrape(merger.http)
+    for p in range(P):
+        if m.get(f'gridcarbon_merge_closed_before_seconds{{partition="{p}"}}', 0) <= 0:
+            return f"merger metrics: no progress for partition {p}"
+    if m.get("gridcarbon_merge_pending_slots") != 0 or m.get("gridcarbon_merge_refused_batches") != 0:
+        return f"merger metrics: slots pending {m.get('gridcarbon_merge_pending_slots')}, refused {m.get('gridcarbon_merge_refused_batches')}"
+    return None
 
 def run_one(a, rng, work, P, chunks, registry, config, ref, ref_alerts):
     base = f"{work}/P{P}"
@@ -150,6 +150,7 @@ def run_one(a, rng, work, P, chunks, registry, config, ref, ref_alerts):
         missing = sorted(set(ref) - set(got)); extra = sorted(set(got) - set(ref))
         differ = sorted(k for k in ref if k in got and got[k] != ref[k])
         alerts = alert_log(f"{base}/merged")
+        metrics_problem = check_metrics(workers, merger, P)
         codes = [p.stop() for p in procs]
         procs = []
         kinfo = f", kills: {', '.join(kills)}" if kills else ""
@@ -158,6 +159,9 @@ def run_one(a, rng, work, P, chunks, registry, config, ref, ref_alerts):
             return False
         if alerts != ref_alerts or not ref_alerts:
             print(f"scale-out-test: FAIL P={P}: alert logs differ ({len(alerts.splitlines())} events, replay {len(ref_alerts.splitlines())}){kinfo}")
+            return False
+        if metrics_problem:
+            print(f"scale-out-test: FAIL P={P}: {metrics_problem}")
             return False
         if any(c != 0 for c in codes):
             print(f"scale-out-test: FAIL P={P}: exit statuses {codes}")
@@ -181,7 +185,12 @@ def main():
     ap.add_argument("--bin", default=".build/debug/gridcarbon")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--idle-timeout", default=None,
+                    help="the workers' idle_timeout (default 1s; 15s with --kills or --cluster). Idle ticks move the "
+                         "watermark to the wall clock, and the simulated days are in the past: a pause in publishing "
+                         "longer than this (a restart, a cluster electing a leader) would make the rest late")
     a = ap.parse_args()
+    a.idle_timeout = a.idle_timeout or ("15s" if a.kills or a.cluster else "1s")
     a.bin = os.path.abspath(a.bin)
     rng = random.Random(a.seed)
     work = tempfile.mkdtemp(prefix="gridcarbon-scaleout-")

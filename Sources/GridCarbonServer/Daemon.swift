@@ -89,7 +89,7 @@ public enum Daemon {
         let hostService = HostService(host: host, logger: logger, onStart: {
             // Wait for both listeners, then tell whoever started us.
             if let mergeFeeder {
-                do { try await mergeFeeder.start() } catch {
+                do { try await mergeFeeder.start(metrics: metrics.factory) } catch {
                     logger.critical("the merger cannot consume the stream", metadata: ["error": "\(error)"])
                     return
                 }

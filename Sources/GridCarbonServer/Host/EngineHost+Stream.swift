@@ -43,6 +43,7 @@ extension EngineHost {
                 kinds.register -= kindsBefore.register; kinds.interval -= kindsBefore.interval
                 kinds.factor -= kindsBefore.factor; kinds.mix -= kindsBefore.mix
                 self.onCounts?(counts, kinds)
+                if let progress = self.onMergeProgress, let status = self.mergeStatusOnQueue() { progress(status) }
                 try self.output.check()
                 self.checkpointIfDue()
                 guard lsn >= 0 else { done(.success(())); return }
@@ -73,12 +74,14 @@ extension EngineHost {
     /// The merger's view (metrics): per partition the last `closedBefore` slot start and stream
     /// sequence, grid sequence complete, slots waiting, duplicate and refused batches.
     public func mergeStatus() async -> MergeStatus? {
-        await onQueue {
-            guard let p = self.engine.mergeProgress else { return nil }
-            return MergeStatus(partitions: p.partitions.map { ($0.closedBefore, $0.seq) }, gridThrough: p.gridThrough,
-                               pendingSlots: p.pendingSlots, duplicateBatches: p.duplicateBatches,
-                               refused: self.sink.refusedPartials.map { "stream seq \($0.seq): \($0.reason)" })
-        }
+        await onQueue { self.mergeStatusOnQueue() }
+    }
+
+    func mergeStatusOnQueue() -> MergeStatus? {
+        guard let p = engine.mergeProgress else { return nil }
+        return MergeStatus(partitions: p.partitions.map { ($0.closedBefore, $0.seq) }, gridThrough: p.gridThrough,
+                           pendingSlots: p.pendingSlots, duplicateBatches: p.duplicateBatches,
+                           refused: sink.refusedPartials.map { "stream seq \($0.seq): \($0.reason)" })
     }
 }
 

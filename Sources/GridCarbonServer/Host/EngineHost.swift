@@ -47,6 +47,8 @@ public final class EngineHost: @unchecked Sendable {
     public var onProvinceToday: (@Sendable ([Double]) -> Void)?
     /// Called on the queue with each batch's line counts (metrics).
     public var onCounts: (@Sendable (LineCounts, KindCounts) -> Void)?
+    /// A merger's progress after each batch of stream items (metrics), on the queue.
+    public var onMergeProgress: (@Sendable (MergeStatus) -> Void)?
     /// Called on the queue after each window is written (metrics, alerts).
     public var onWindow: (@Sendable (ClosedWindow) -> Void)?
     /// Alert events waiting for their log entry to be durable, in `seq` order.

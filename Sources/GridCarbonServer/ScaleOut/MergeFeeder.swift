@@ -5,6 +5,7 @@ import GridCarbonModel
 import GridCarbonStream
 import Logging
 import NIOConcurrencyHelpers
+import Prometheus
 
 /// The merger's input (§8): a thread of its own fetches the workers' batches from the partials
 /// stream and the grid records from the records stream, hands them to the host (logged, applied)
@@ -29,7 +30,14 @@ final class MergeFeeder: @unchecked Sendable {
         self.logger = logger
     }
 
-    func start() async throws {
+    /// Re-points the consumers at the recovered positions, wires the merge metrics into `factory`
+    /// and starts the thread.
+    func start(metrics factory: PrometheusMetricsFactory) async throws {
+        if let partitions = await host.mergeStatus()?.partitions.count {
+            let metrics = MergeMetrics(partitions: partitions, factory: factory)
+            host.onMergeProgress = { metrics.record($0) }
+            if let status = await host.mergeStatus() { metrics.record(status) }
+        }
         let (partialsAt, gridAt) = await host.streamPosition()
         var partials = ConsumerSettings(stream: layout.partialsStream, durable: "gridcarbon-merge-partials", filterSubject: layout.partialsSubjects)
         partials.start = .sequence(partialsAt + 1)
