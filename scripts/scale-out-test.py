@@ -163,6 +163,8 @@ def run_one(a, rng, work, P, chunks, registry, config, ref, ref_alerts):
         codes = [p.stop() for p in procs]
         procs = []
         kinfo = f", kills: {', '.join(kills)}" if kills else ""
+        stalls = sum(open(p.log, "rb").read().count(b"re-creating it") for p in workers + [merger])
+        kinfo += f", stalled consumers re-created: {stalls}" if stalls else ""
         if missing or extra or differ:
             print(f"scale-out-test: FAIL P={P}: {len(missing)} files missing, {len(extra)} extra, {len(differ)} differ; e.g. {(missing + extra + differ)[:3]}{kinfo}")
             return False
