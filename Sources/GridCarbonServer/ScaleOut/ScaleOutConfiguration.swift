@@ -23,6 +23,9 @@ public struct ScaleOutConfiguration: Sendable, Equatable {
     /// The consumers' ack wait (s): a message not acknowledged in this time is delivered again.
     /// Workers acknowledge once a batch is durable, normally within milliseconds.
     public var ackWaitSeconds: Double = 60
+    /// A gateway's limit: how long lines may go unstored (servers unreachable, no stream leader)
+    /// before their clients get an error instead of an acknowledgement.
+    public var publishTimeoutSeconds: Double = 30
 
     public init(url: String, role: Role) {
         self.url = url
