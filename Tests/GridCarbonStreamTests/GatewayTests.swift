@@ -103,7 +103,8 @@ import Testing
     }
 
     /// The nats-server stays down: TCP gets an error line (and the connection closes), HTTP a 503;
-    /// once it is back, the gateway forwards again.
+    /// a batch queued behind a failed one of the same connection is refused without a try (one
+    /// publish failure, not two); once the server is back, the gateway forwards again.
     @Test func linesTheStreamDoesNotStoreGetAnErrorNeverAnOK() throws {
         let dir = temporaryDirectory("gateway-fail")
         var server = try NATSServerProcess(directory: dir + "/nats")
@@ -115,6 +116,9 @@ import Testing
 
         let c = try gateway.client(timeout: 60)
         try c.send("r,M1,1763431200,1\n!sync\n")
+        // A second batch while the first one waits: refused after the first fails, not tried.
+        usleep(500_000)
+        try c.send("r,M1,1763431260,2\nr,M1,1763431320,3\nr,M1,1763431380,4\n!sync\n")
         let answer = try c.readLine()
         #expect(answer.hasPrefix("error not stored in the stream"), "\(answer)")
         #expect(answer.contains("send the lines after the last ok again"), "\(answer)")
@@ -125,6 +129,7 @@ import Testing
         #expect(post.body.contains("\"error\":\"not_stored\""), "\(post.body)")
         let metrics = try gateway.http("GET", "/metrics")
         #expect(metrics.body.contains("gridcarbon_gateway_publish_failures_total 2"), "\(metrics.body)")
+        #expect(metrics.body.contains("gridcarbon_gateway_lines_total{outcome=\"failed\"} 5"), "\(metrics.body)")
 
         server = try NATSServerProcess(directory: dir + "/nats", port: server.port)
         let again = try gateway.client(timeout: 60)

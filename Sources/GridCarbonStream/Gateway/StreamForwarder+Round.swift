@@ -11,14 +11,14 @@ extension StreamForwarder {
     /// then answer every batch in submission order.
     func forward(_ items: [Item]) {
         var outcomes = [ForwardOutcome](repeating: ForwardOutcome(), count: items.count)
-        let blocked: [Bool] = monitor.locked { items.map { $0.client.map { poisoned.contains($0) } ?? false } }
+        let blocked: [Bool] = monitor.locked { items.map { $0.closing || ($0.client.map { poisoned.contains($0) } ?? false) } }
         var messages: [Message] = []
         let batcher = MessageBatcher(layout: layout, partitions: partitions, maxLines: options.maxLinesPerMessage,
                                      maxBytes: min(options.maxBytesPerMessage, payloadLimit)) { index, payload, _, lines in
             messages.append(Message(subject: index, payload: Array(payload), lines: lines))
         }
         var result = ForwardReport()
-        result.batches = items.count
+        result.batches = items.count - items.filter(\.closing).count
         var failure: (any Error)?
         do {
             for (k, item) in items.enumerated() where !blocked[k] {
@@ -38,7 +38,9 @@ extension StreamForwarder {
             result.failed = true
         }
         for (k, item) in items.enumerated() {
-            if blocked[k] {
+            if item.closing {
+                continue
+            } else if blocked[k] {
                 result.failedLines += Self.lineCount(item)
                 item.done(.failure(ForwardError(.earlierNotStored,
                     "not forwarded: an earlier batch of this connection was not stored; reconnect and send the lines after the last ok again")))
@@ -52,7 +54,10 @@ extension StreamForwarder {
                 item.done(.success(outcomes[k]))
             }
         }
-        report(result)
+        // Closed clients: every batch of theirs is answered now.
+        let closed = items.filter(\.closing).compactMap(\.client)
+        if !closed.isEmpty { monitor.locked { for c in closed { poisoned.remove(c) } } }
+        if result.batches > 0 { report(result) }
     }
 
     /// Routes the lines of one batch into `batcher`, writing rejected ones to `DATA/rejected/`.

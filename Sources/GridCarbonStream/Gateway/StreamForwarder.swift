@@ -52,6 +52,9 @@ public final class StreamForwarder: @unchecked Sendable {
         /// A line refused before routing (over-long), with its reason.
         var refused: RejectReason?
         var done: Done
+        /// Not lines: `client` closed (queued behind its last batch, so a refusal of its
+        /// batches lasts until every one of them is answered).
+        var closing = false
     }
 
     /// A message cut from a round, before it is published.
@@ -129,9 +132,14 @@ public final class StreamForwarder: @unchecked Sendable {
         enqueue(Item(lines: line, source: source, client: client, capture: 0, refused: reason, done: done))
     }
 
-    /// The connection `client` is gone: a later client of the same number starts afresh.
+    /// The connection `client` is gone: once its batches still queued are answered, the forwarder
+    /// forgets it.
     public func clientClosed(_ client: UInt64) {
-        monitor.locked { _ = poisoned.remove(client) }
+        monitor.locked {
+            guard !stopping else { return }
+            queue.append(Item(lines: [], source: "", client: client, capture: 0, refused: nil, done: { _ in }, closing: true))
+            monitor.broadcast()
+        }
     }
 
     /// Forwards everything queued, then stops the thread; later batches fail. Blocks until done.
