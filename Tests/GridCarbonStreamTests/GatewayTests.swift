@@ -127,6 +127,7 @@ import Testing
         let post = try gateway.http("POST", "/v1/records", body: Array("r,M2,1763431200,1\n".utf8))
         #expect(post.status == 503, "\(post.body)")
         #expect(post.body.contains("\"error\":\"not_stored\""), "\(post.body)")
+        #expect(try gateway.http("GET", "/readyz").status == 503, "not ready while the stream's servers are unreachable")
         let metrics = try gateway.http("GET", "/metrics")
         #expect(metrics.body.contains("gridcarbon_gateway_publish_failures_total 2"), "\(metrics.body)")
         #expect(metrics.body.contains("gridcarbon_gateway_lines_total{outcome=\"failed\"} 5"), "\(metrics.body)")
@@ -135,5 +136,11 @@ import Testing
         let again = try gateway.client(timeout: 60)
         try again.send("r,M1,1763431200,1\n!sync\n")
         #expect(try again.readLine() == "ok 1 0")
+        var ready = 0
+        for _ in 0..<100 where ready != 200 {
+            ready = try gateway.http("GET", "/readyz").status
+            usleep(50_000)
+        }
+        #expect(ready == 200)
     }
 }

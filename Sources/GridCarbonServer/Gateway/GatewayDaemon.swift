@@ -17,6 +17,9 @@ public enum GatewayDaemon {
     public static func run(configuration: ServeConfiguration, tokensPath: String?, scaleOut: ScaleOutConfiguration, logger: Logger,
                            onReady: (@Sendable (_ tcpPort: Int, _ httpPort: Int) -> Void)? = nil) async throws {
         let auth = try Authenticator.forServe(configuration, tokensPath: tokensPath)
+        if configuration.registryPath != nil {
+            logger.notice("a gateway needs no registry: the registry given is not used (the workers check meters)")
+        }
         let layout = StreamLayout()
         let (connection, partitions) = try await StreamConnect.open(scaleOut, layout: layout, logger: logger)
         let metrics = GatewayMetrics()
@@ -37,7 +40,8 @@ public enum GatewayDaemon {
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
         let router = Router()
         router.add(middleware: AuthMiddleware(auth: auth))
-        HTTPAPI.addHealth(to: router, ready: { readyFlag.ready })
+        // Ready once listening, and while the stream's servers are reachable.
+        HTTPAPI.addHealth(to: router, ready: { readyFlag.ready && forwarder.isConnected })
         HTTPAPI.addRecords(to: router, sink: sink, maxBodyBytes: configuration.maxBodyBytes)
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))

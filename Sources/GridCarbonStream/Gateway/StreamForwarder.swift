@@ -79,6 +79,7 @@ public final class StreamForwarder: @unchecked Sendable {
     var stopping = false
     var finished = false
     var poisoned: Set<UInt64> = []
+    var connected = true
 
     // The forwarder's thread only.
     var publisher: JetStreamPublisher
@@ -161,13 +162,20 @@ public final class StreamForwarder: @unchecked Sendable {
         if refused { item.done(.failure(ForwardError(.stopping, "the gateway is stopping: send the lines again to another gateway"))) }
     }
 
+    /// Whether the connection was up when the forwarding thread last looked (at most a second
+    /// ago, and after every round): a gateway that is not is not ready (`/readyz`).
+    public var isConnected: Bool { monitor.locked { connected } }
+
     func run() {
         while true {
+            let up = connection.connectedURL != nil
             let items: [Item] = monitor.locked {
-                while queue.isEmpty && !stopping { monitor.wait(until: Clock.monotonic() + 1) }
+                connected = up
+                if queue.isEmpty && !stopping { monitor.wait(until: Clock.monotonic() + 1) }
                 defer { queue.removeAll() }
                 return queue
             }
+            if items.isEmpty && !monitor.locked({ stopping }) { continue }
             if items.isEmpty { break }
             forward(items)
         }
