@@ -188,6 +188,15 @@ def run_one(a, rng, work, P, chunks, registry, config, ref, ref_alerts):
         differ = sorted(k for k in ref if k in got and got[k] != ref[k])
         alerts = alert_log(f"{base}/merged")
         metrics_problem = check_metrics(workers, merger, P)
+        if got != ref:
+            # For the post-mortem: what every process reported when the wait gave up.
+            with open(f"{base}/metrics-at-end.txt", "w") as out:
+                for proc in workers + [merger]:
+                    try:
+                        m = scrape(proc.http)
+                    except OSError as e:
+                        m = {"unreachable": str(e)}
+                    out.write(f"== {proc.log}\n" + "".join(f"{k} {v}\n" for k, v in sorted(m.items()) if "merge" in k or "partition" in k or "records_total" in k))
         codes = [p.stop() for p in procs]
         procs = []
         kinfo = f", kills: {', '.join(kills)}" if kills else ""

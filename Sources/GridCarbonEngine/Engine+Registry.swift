@@ -53,6 +53,7 @@ extension Engine {
         e.closedBefore = closedBefore
         e.scaleOut = scaleOut
         e.refusesMeterRecords = refusesMeterRecords
+        e.parser.scope.value = parser.scope.value
 
         for m in 0..<mc {
             let t = follow[m]

@@ -87,6 +87,8 @@ public final class Engine {
     var anomalies: [Anomaly] = []
     /// Hashes of the registry for checkpoints (EngineCheckpoint.swift), computed on first use.
     var registryHashes: (ids: UInt64, profiles: UInt64)?
+    /// ``profileHash``, computed on first use.
+    var profileHashCache: UInt64?
 
     /// The scale-out role and its state (§8; ScaleOut/), nil for the single-machine engine.
     var scaleOut: ScaleOutState?

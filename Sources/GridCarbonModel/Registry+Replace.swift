@@ -66,20 +66,28 @@ extension Registry {
         let idBytesTotal = fresh.count == 0 ? 0 : Int(fresh.index!.offsets[fresh.count])
         r.idBytes.reserveCapacity(idBytesTotal + 64)
         r.rebuildTable(capacity: max(16, fresh.count * 2))
-        // The file's meters, with keys re-interned into this registry's numbering.
-        let fx = fresh.index!
-        for j in 0..<fresh.count {
-            let fp = fresh.profiles[Int(fx.profile[j])]
-            func name(_ level: Level, _ k: Int32) -> Int32 { k < 0 ? -1 : intern(level, fresh.keyNames[level.rawValue][Int(k)]) }
+        // The file's key combinations, re-interned into this registry's numbering in the file's
+        // order: all of them, not only those of the meters kept, so a scale-out worker (its
+        // partition's meters) and the merger (none) number profiles as a whole registry does
+        // (``MeterScope``). The file's order is that of first use by its meters, so a registry
+        // holding every meter numbers them as before.
+        func name(_ level: Level, _ k: Int32) -> Int32 { k < 0 ? -1 : intern(level, fresh.keyNames[level.rawValue][Int(k)]) }
+        func profileNumber(_ fp: Profile, meter: Int32) -> Int32 {
             var p = Profile(region: fp.region, city: name(.city, fp.city), park: name(.park, fp.park),
                             enterprise: name(.enterprise, fp.enterprise), industry: name(.industry, fp.industry), meter: -1)
-            if meterLevel { p.meter = intern(.meter, fresh.meterID(j)) }
-            let pi: Int32
-            if let existing = profileIndex[p] { pi = existing } else {
-                pi = Int32(r.profiles.count)
-                r.profiles.append(p)
-                profileIndex[p] = pi
-            }
+            p.meter = meter
+            if let existing = profileIndex[p] { return existing }
+            let pi = Int32(r.profiles.count)
+            r.profiles.append(p)
+            profileIndex[p] = pi
+            return pi
+        }
+        let numbered = meterLevel ? [] : fresh.profiles.map { profileNumber($0, meter: -1) }
+        let fx = fresh.index!
+        for j in 0..<fresh.count {
+            // With the meter level, each meter is its own profile (every process keeps every meter).
+            let pi = meterLevel ? profileNumber(fresh.profiles[Int(fx.profile[j])], meter: intern(.meter, fresh.meterID(j)))
+                                : numbered[Int(fx.profile[j])]
             let lo = Int(fx.offsets[j]), hi = Int(fx.offsets[j + 1])
             r.appendMeter(id: UnsafeRawBufferPointer(start: fx.bytes + lo, count: hi - lo), region: fx.region[j], profile: pi, maxKW: fx.maxKW[j])
         }

@@ -82,9 +82,13 @@ public struct Registry: Sendable {
     /// Plausible maximum demand of meter `m` in kW (`.infinity` when not given).
     public func maxKW(of m: Int) -> Double { index!.maxKW[m] }
 
-    /// Parses the registry CSV `meter_id,region,city,park,enterprise,industry,max_kw`.
+    /// Parses the registry CSV `meter_id,region,city,park,enterprise,industry,max_kw`, keeping the
+    /// meters of `scope` (every line is checked, and every line's keys and profile are kept, so key
+    /// and profile numbers do not depend on the scope; a meter listed twice is found only where it
+    /// is kept).
     /// - Throws: ``TableError`` naming the first wrong line; a bad file changes nothing.
-    public init(csv bytes: [UInt8], origin: String, meterLevel: Bool = false) throws(TableError) {
+    public init(csv bytes: [UInt8], origin: String, meterLevel: Bool = false, scope: MeterScope = .all) throws(TableError) {
+        let scope = meterLevel ? MeterScope.all : scope
         self.init(meterLevel: meterLevel)
         index = nil
         var interned: [[String: Int32]] = Level.allCases.map { _ in [:] }
@@ -96,6 +100,11 @@ public struct Registry: Sendable {
         // Pre-size for the line count so a million meters do not regrow the arrays.
         var lines = 0
         for b in bytes where b == 0x0A { lines += 1 }
+        switch scope {
+        case .all: break
+        case .partition(_, let of): lines = lines / max(1, of) + lines / max(1, 8 * of) + 16   // about its share
+        case .none: lines = 0
+        }
         regions.reserveCapacity(lines); profiles_.reserveCapacity(lines); maxKWs.reserveCapacity(lines)
         idOffsets.reserveCapacity(lines + 1); idBytes.reserveCapacity(lines * 12)
         rebuildTable(capacity: max(16, lines * 2))
@@ -160,7 +169,8 @@ public struct Registry: Sendable {
                     }
                     kw = v
                 }
-                if lookup(fields[0]) != nil {
+                let kept = scope.keeps(fields[0])
+                if kept && lookup(fields[0]) != nil {
                     return TableError(.duplicate, file: origin, line: lineNo, message: "meter '\(String(decoding: fields[0], as: UTF8.self))' is listed twice")
                 }
                 let index = Int32(count)
@@ -172,7 +182,7 @@ public struct Registry: Sendable {
                     profiles.append(p)
                     profileIndex[p] = pi
                 }
-                appendMeter(id: fields[0], region: UInt8(r), profile: pi, maxKW: kw)
+                if kept { appendMeter(id: fields[0], region: UInt8(r), profile: pi, maxKW: kw) }
             }
             return nil
         }
@@ -184,8 +194,8 @@ public struct Registry: Sendable {
         }
     }
 
-    public init(csv text: String, origin: String, meterLevel: Bool = false) throws(TableError) {
-        try self.init(csv: Array(text.utf8), origin: origin, meterLevel: meterLevel)
+    public init(csv text: String, origin: String, meterLevel: Bool = false, scope: MeterScope = .all) throws(TableError) {
+        try self.init(csv: Array(text.utf8), origin: origin, meterLevel: meterLevel, scope: scope)
     }
 
     /// Appends a meter; a `findable` one goes into the lookup table (retired ones, which come after

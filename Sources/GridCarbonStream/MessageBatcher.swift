@@ -1,3 +1,5 @@
+import GridCarbonModel
+
 /// Gathers routed lines into messages, one subject per message, and hands full messages on in
 /// the order that keeps the stream's order faithful to the input's.
 ///

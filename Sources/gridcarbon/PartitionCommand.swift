@@ -1,3 +1,4 @@
+import GridCarbonModel
 import ArgumentParser
 import GridCarbonStream
 

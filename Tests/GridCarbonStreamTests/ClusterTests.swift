@@ -1,3 +1,4 @@
+import GridCarbonModel
 import Foundation
 import GridCarbonIO
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import GridCarbonIO
+import GridCarbonModel
 import Testing
 @testable import GridCarbonStream
 

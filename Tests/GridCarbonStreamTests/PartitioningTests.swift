@@ -1,3 +1,4 @@
+import GridCarbonModel
 import Testing
 @testable import GridCarbonStream
 

@@ -1,3 +1,4 @@
+import GridCarbonModel
 import CNats
 import Foundation
 import GridCarbonIO

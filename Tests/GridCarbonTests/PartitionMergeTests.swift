@@ -71,8 +71,8 @@ import Testing
 
     /// Runs `parts` partition engines over the stream (meters split by `split`) and returns what
     /// they hand to the merger, in the order produced.
-    static func partitions(_ registry: Registry, _ lines: [String], parts: Int, split: (Substring) -> Int) -> [Delivery] {
-        let engines = (0..<parts).map { engine(registry, role: .partition(index: $0, of: parts), sink: CollectingSink()) }
+    static func partitions(_ registry: Registry, _ lines: [String], parts: Int, registries: [Registry]? = nil, split: (Substring) -> Int) -> [Delivery] {
+        let engines = (0..<parts).map { engine(registries?[$0] ?? registry, role: .partition(index: $0, of: parts), sink: CollectingSink()) }
         var out: [Delivery] = []
         for (i, l) in lines.enumerated() {
             let seq = UInt64(i + 1)
@@ -235,5 +235,39 @@ import Testing
         try m.mergePartial(PartialBatch(partition: 0, partitions: 1, profileHash: m.profileHash, slot: m.slotLen, windowLengths: m.windowLens,
                                         streamSeq: 2, closedBefore: 10, slots: [], windows: []))
         #expect(sink.rejected.map(\.0) == [.misrouted])
+    }
+
+    /// Each worker keeps only its partition's meters and the merger none (``MeterScope``): key
+    /// names and profiles are the same everywhere, so the bytes are the whole engine's; a record of
+    /// another partition's meter is `misrouted` at a worker, and an unknown id stays `unknown_meter`.
+    @Test(arguments: [2, 3, 4])
+    func workersKeepTheirMetersAndTheMergerNone(parts: Int) throws {
+        let (registry, lines) = Self.stream(seed: 21)
+        let csv = OrderTests.fleet(meters: 90, hours: 5, seed: 21).registry
+        let want = Self.whole(registry, lines)
+        let scoped = try (0..<parts).map { try Registry(csv: csv, origin: "test", scope: .partition(index: $0, of: parts)) }
+        let none = try Registry(csv: csv, origin: "test", scope: .none)
+        #expect(scoped.map(\.count).reduce(0, +) == registry.count)
+        #expect(scoped.allSatisfy { $0.count < registry.count })
+        #expect(none.count == 0)
+        for r in scoped + [none] {
+            #expect(r.profiles == registry.profiles)
+            #expect(r.keyNames == registry.keyNames)
+            // The daemon applies its registry file as a reload of an empty one: the same numbering.
+            let loaded = Registry().replaced(by: r) { _, _, _ in false }.registry
+            #expect(loaded.profiles == registry.profiles)
+            #expect(loaded.keyNames == registry.keyNames)
+        }
+        let produced = Self.partitions(registry, lines, parts: parts, registries: scoped) { Self.fnv($0, parts) }
+        let got = try Self.merge(none, parts: parts, produced)
+        #expect(Self.difference(Self.csv(got, none), Self.csv(want, registry)) == nil)
+        #expect(got.alerts == want.alerts)
+
+        let sink = CollectingSink()
+        let worker = Self.engine(scoped[0], role: .partition(index: 0, of: parts), sink: sink)
+        let elsewhere = (0..<90).map { "M\($0)" }.first { Self.fnv(Substring($0), parts) != 0 }!
+        Self.feed(worker, "r,\(elsewhere),2026-11-18T00:05:00+08:00,5")
+        Self.feed(worker, "r,NOT-IN-REGISTRY-\((0..<1000).first { Self.fnv(Substring("NOT-IN-REGISTRY-\($0)"), parts) == 0 }!),2026-11-18T00:05:00+08:00,5")
+        #expect(sink.rejected.map(\.0) == [.misrouted, .unknownMeter])
     }
 }

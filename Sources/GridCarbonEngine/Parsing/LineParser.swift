@@ -44,10 +44,14 @@ public struct LineParser: Sendable {
     /// The last timestamp field parsed and its value: a feed's lines mostly share their timestamps,
     /// and comparing 25 bytes is cheaper than parsing them.
     @usableFromInline let lastStamp: TimestampCache
+    /// The meters this engine keeps (§8; set with its role): an id not found that belongs to
+    /// another partition is `misrouted`, not `unknown_meter`. Read on a miss only.
+    @usableFromInline let scope: ScopeBox
 
     public init(registry: Registry) {
         meters = registry.index ?? Registry(meterLevel: false).index!
         lastStamp = TimestampCache()
+        scope = ScopeBox()
     }
 
     /// Parses `line` (without its newline) into `out`.
@@ -128,7 +132,9 @@ public struct LineParser: Sendable {
     @inlinable
     func meterIndex(_ id: UnsafeRawBufferPointer, after previous: Int32) -> Int32 {
         guard Identifier.isValid(id) else { return -Int32(RejectReason.badMeterID.rawValue) }
-        guard let m = meters.lookup(id, after: Int(previous)) else { return -Int32(RejectReason.unknownMeter.rawValue) }
+        guard let m = meters.lookup(id, after: Int(previous)) else {
+            return -Int32((scope.value.keeps(id) ? RejectReason.unknownMeter : .misrouted).rawValue)
+        }
         return Int32(m)
     }
 
@@ -234,4 +240,10 @@ public final class TimestampCache: @unchecked Sendable {
         }
         return v
     }
+}
+
+/// The parser's meter scope, set once with the engine's role (a class, so the parser stays a `let`).
+public final class ScopeBox: @unchecked Sendable {
+    @usableFromInline var value: MeterScope = .all
+    init() {}
 }

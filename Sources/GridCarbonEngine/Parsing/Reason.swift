@@ -32,7 +32,8 @@ public enum RejectReason: UInt8, CaseIterable, Sendable {
     case lineTooLong
     /// An NDJSON line that is not a flat JSON object of strings and numbers.
     case badJSON
-    /// A meter record on the stream's grid subject (§8: meter records go to their partition).
+    /// A meter record on the stream's grid subject, or on the subject of another partition than
+    /// its meter's (§8: meter records go to their partition).
     case misrouted
 
     /// The code written to side outputs and API answers.

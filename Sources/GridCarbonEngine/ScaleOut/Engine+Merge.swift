@@ -16,6 +16,7 @@ extension Engine {
         precondition(counts.total == 0 && closedBefore == Int64.min / 8, "the role is set before any input")
         scaleOut = role == .whole ? nil : ScaleOutState(role: role)
         refusesMeterRecords = scaleOut?.isMerge ?? false
+        parser.scope.value = registry.meterLevel ? .all : role.meterScope
     }
 
     /// Takes a partition's batch. Returns false when it was merged already (a worker's replay after

@@ -45,10 +45,27 @@ extension Engine {
         return batch
     }
 
-    /// The hash of the registry's profiles (shared by partitions and merger).
+    /// The hash of what partial batches refer to, the same in every partition and the merger:
+    /// the profiles (in order) and the key names of every level. Not the per-meter entries, which
+    /// each process keeps only for its own scope (``MeterScope``).
     public var profileHash: UInt64 {
-        let (idHash, ph) = registryHashes ?? hashRegistry()
-        registryHashes = (idHash, ph)
-        return ph
+        if let h = profileHashCache { return h }
+        var h = FoldHash()
+        for p in profiles {   // per field: the struct's layout is not part of the format
+            h.add(Int64(p.region) << 32 | Int64(UInt32(bitPattern: p.city)))
+            h.add(Int64(p.park) << 32 | Int64(UInt32(bitPattern: p.enterprise)))
+            h.add(Int64(p.industry) << 32 | Int64(UInt32(bitPattern: p.meter)))
+        }
+        h.add(Int64(profiles.count))
+        for level in Level.allCases {
+            for name in registry.keyNames[level.rawValue] {
+                var name = name
+                name.withUTF8 { h.add(UnsafeRawBufferPointer($0)) }
+                h.add(Int64(-1))
+            }
+            h.add(Int64(-2))
+        }
+        profileHashCache = h.value
+        return h.value
     }
 }

@@ -1,3 +1,5 @@
+import GridCarbonModel
+
 /// What an engine does in a scale-out deployment (§8).
 ///
 /// - `whole`: the single-machine engine: records in, aggregate files out.
@@ -13,4 +15,16 @@ public enum EngineRole: Sendable, Equatable {
     case whole
     case partition(index: Int, of: Int)
     case merge(partitions: Int)
+}
+
+extension EngineRole {
+    /// The meters of the registry this role needs (§8): all for the whole engine, its own for a
+    /// partition, none for the merger (it merges per-profile sums).
+    public var meterScope: MeterScope {
+        switch self {
+        case .whole: return .all
+        case .partition(let index, let count): return .partition(index: index, of: count)
+        case .merge: return .none
+        }
+    }
 }

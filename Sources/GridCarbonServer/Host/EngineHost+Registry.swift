@@ -28,7 +28,7 @@ extension EngineHost {
     /// durable. A file that changes nothing (the same meters and keys, perhaps in another order) is
     /// not logged. See ``Engine/replacingRegistry(with:)`` for what a reload does.
     public func replaceRegistry(csv: [UInt8], origin: String) async throws -> RegistryChange {
-        let fresh = try Registry(csv: csv, origin: origin, meterLevel: configuration.engine.levels.contains(.meter))
+        let fresh = try Registry(csv: csv, origin: origin, meterLevel: configuration.engine.levels.contains(.meter), scope: await onQueue { self.engine.role.meterScope })
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<RegistryChange, any Error>) in
             queue.async {
                 do {

@@ -81,7 +81,7 @@ extension EngineHost {
         guard let p = engine.mergeProgress else { return nil }
         return MergeStatus(partitions: p.partitions.map { ($0.closedBefore, $0.seq) }, gridThrough: p.gridThrough,
                            pendingSlots: p.pendingSlots, duplicateBatches: p.duplicateBatches,
-                           refused: sink.refusedPartials.map { "stream seq \($0.seq): \($0.reason)" })
+                           refused: sink.refusedPartials.map { "stream seq \($0.seq): \($0.reason)" }, refusedTotal: sink.refusedTotal)
     }
 }
 
@@ -91,5 +91,8 @@ public struct MergeStatus: Sendable {
     public var gridThrough: UInt64
     public var pendingSlots: Int
     public var duplicateBatches: Int
+    /// The last 100 refused batches, with why.
     public var refused: [String]
+    /// Batches refused in all.
+    public var refusedTotal: Int
 }

@@ -84,9 +84,12 @@ public final class EngineHost: @unchecked Sendable {
         let data = configuration.dataDirectory
         let settings = configuration.engine
         let meterLevel = settings.levels.contains(.meter)
-        let configured = try registryCSV.map { try Registry(csv: $0, origin: registryOrigin, meterLevel: meterLevel) }
+        let configured = try registryCSV.map { try Registry(csv: $0, origin: registryOrigin, meterLevel: meterLevel, scope: role.meterScope) }
         let output = try OutputDirectory(root: data, zone: settings.zone, registry: Registry(meterLevel: meterLevel), runName: "recovery")
         let sink = HostSink(output: output, monotonic: clock.monotonic)
+        sink.onRefused = { seq, reason in
+            logger.error("partial batch refused: its windows cannot be merged", metadata: ["partials_sequence": "\(seq)", "reason": "\(reason)"])
+        }
         let storage = try logStorage ?? FileLogStorage(directory: data + "/wal")
         let checkpoints = CheckpointStore(directory: data + "/checkpoint", logger: logger)
         self.output = output

@@ -41,13 +41,17 @@ final class HostSink: EngineSink {
     var onPartial: ((PartialBatch) -> Void)?
     /// Batches made while no ``onPartial`` was set (recovery), kept for the worker to send.
     var unsentPartials: [PartialBatch] = []
-    /// Batches a merger refused, with the reason (metrics and logs).
+    /// The last 100 batches a merger refused, with the reason; how many in all; who logs them.
     var refusedPartials: [(seq: UInt64, reason: String)] = []
+    var refusedTotal = 0
+    var onRefused: ((UInt64, String) -> Void)?
     func partial(_ batch: PartialBatch) {
         if let onPartial { onPartial(batch) } else { unsentPartials.append(batch) }
     }
     func partialRefused(seq: UInt64, reason: String) {
         refusedPartials.append((seq, reason))
+        refusedTotal += 1
+        onRefused?(seq, reason)
         if refusedPartials.count > 100 { refusedPartials.removeFirst() }
     }
 

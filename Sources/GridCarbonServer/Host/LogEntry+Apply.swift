@@ -64,7 +64,7 @@ extension LogEntry {
         case .gridThrough(let seq):
             engine.mergeGridThrough(seq)
         case .registry(let csv):
-            let fresh = try Registry(csv: Array(csv), origin: "registry", meterLevel: engine.settings.levels.contains(.meter))
+            let fresh = try Registry(csv: Array(csv), origin: "registry", meterLevel: engine.settings.levels.contains(.meter), scope: engine.role.meterScope)
             return Self.replaceRegistry(of: engine, by: fresh, output: output)
         }
         return engine

@@ -39,17 +39,8 @@ final class MergeFeeder: @unchecked Sendable {
             if let status = await host.mergeStatus() { metrics.record(status) }
         }
         let (partialsAt, gridAt) = await host.streamPosition()
-        var partials = ConsumerSettings(stream: layout.partialsStream, durable: "gridcarbon-merge-partials", filterSubject: layout.partialsSubjects)
-        partials.start = .sequence(partialsAt + 1)
-        partials.acknowledgement = .all
-        partials.ackWaitSeconds = settings.ackWaitSeconds
-        var grid = ConsumerSettings(stream: layout.stream, durable: "gridcarbon-merge-grid", filterSubject: layout.gridSubject)
-        grid.start = .sequence(gridAt + 1)
-        grid.acknowledgement = .all
-        grid.ackWaitSeconds = settings.ackWaitSeconds
-        let consumers = try await StreamRetry.until(logger: logger, "the merger's consumers") { [connection = self.connection, partials, grid] () throws -> UncheckedBox<(JetStream, PullConsumer, PullConsumer)> in
-            let js = try JetStream(connection)
-            return UncheckedBox((js, try PullConsumer(js, settings: partials, recreate: true), try PullConsumer(js, settings: grid, recreate: true)))
+        let consumers = try await StreamRetry.until(logger: logger, "the merger's consumers") { [self] () throws -> UncheckedBox<(JetStream, PullConsumer, PullConsumer)> in
+            UncheckedBox((try JetStream(self.connection), try self.partialsConsumer(after: partialsAt), try self.gridConsumer(after: gridAt)))
         }
         logger.info("merger consumers started", metadata: ["partials_from": "\(partialsAt + 1)", "grid_from": "\(gridAt + 1)"])
         BlockingThread.start { [self] in
@@ -59,12 +50,43 @@ final class MergeFeeder: @unchecked Sendable {
         }
     }
 
+    /// The durable consumer of the partial batches, (re-)created to deliver what follows `position`.
+    func partialsConsumer(after position: UInt64) throws -> PullConsumer {
+        var partials = ConsumerSettings(stream: layout.partialsStream, durable: "gridcarbon-merge-partials", filterSubject: layout.partialsSubjects)
+        partials.start = .sequence(position + 1)
+        partials.acknowledgement = .all
+        partials.ackWaitSeconds = settings.ackWaitSeconds
+        return try PullConsumer(try JetStream(connection), settings: partials, recreate: true)
+    }
+
+    /// The durable consumer of the grid subject, (re-)created to deliver what follows `position`.
+    func gridConsumer(after position: UInt64) throws -> PullConsumer {
+        var grid = ConsumerSettings(stream: layout.stream, durable: "gridcarbon-merge-grid", filterSubject: layout.gridSubject)
+        grid.start = .sequence(position + 1)
+        grid.acknowledgement = .all
+        grid.ackWaitSeconds = settings.ackWaitSeconds
+        return try PullConsumer(try JetStream(connection), settings: grid, recreate: true)
+    }
+
+    /// Re-creates `consumer` when ``StallWatch`` finds it quiet with messages waiting.
+    private func unstall(_ consumer: inout PullConsumer, _ watch: inout StallWatch, after position: UInt64,
+                         make: (UInt64) throws -> PullConsumer) {
+        guard let state = watch.check(consumer), state.numPending > 0 else { return }
+        logger.warning("a merger consumer delivers nothing while messages wait: re-creating it",
+                       metadata: ["consumer": "\(consumer.settings.durable)", "pending": "\(state.numPending)", "after_sequence": "\(position)"])
+        do { consumer = try make(position) } catch {
+            logger.warning("consumer not re-created; trying again later", metadata: ["consumer": "\(consumer.settings.durable)", "error": "\(error)"])
+        }
+    }
+
     func stop() {
         stopped.withLockedValue { $0 = true }
         finished.wait()
     }
 
-    private func run(js: JetStream, partials: PullConsumer, grid: PullConsumer, partialsAt: UInt64, gridAt: UInt64) {
+    private func run(js: JetStream, partials first: PullConsumer, grid firstGrid: PullConsumer, partialsAt: UInt64, gridAt: UInt64) {
+        var partials = first, grid = firstGrid
+        var partialsWatch = StallWatch(seconds: settings.stallSeconds), gridWatch = StallWatch(seconds: settings.stallSeconds)
         var partialsApplied = partialsAt
         var gridApplied = gridAt
         while !stopped.withLockedValue({ $0 }) {
@@ -76,7 +98,9 @@ final class MergeFeeder: @unchecked Sendable {
                     items.append(.partial(seq: m.streamSequence, batch: m.withPayload { Array($0) }))
                     partialsApplied = m.streamSequence
                 }
-                if let last = ps.last { toAck.append((partials, last)) }
+                if let last = ps.last { toAck.append((partials, last)); partialsWatch.delivered() } else {
+                    unstall(&partials, &partialsWatch, after: partialsApplied, make: partialsConsumer(after:))
+                }
                 // The records stream's last sequence, read before the grid fetch: if the fetch
                 // comes back empty, every grid message up to it has been received.
                 let last = try js.streamInfo(layout.stream)?.lastSequence ?? 0
@@ -85,7 +109,9 @@ final class MergeFeeder: @unchecked Sendable {
                     items.append(.grid(seq: m.streamSequence, lines: m.withPayload { Array($0) }))
                     gridApplied = m.streamSequence
                 }
-                if let lastGrid = gs.last { toAck.append((grid, lastGrid)) }
+                if let lastGrid = gs.last { toAck.append((grid, lastGrid)); gridWatch.delivered() } else {
+                    unstall(&grid, &gridWatch, after: gridApplied, make: gridConsumer(after:))
+                }
                 // An empty fetch proves nothing by itself (it may have timed out before the
                 // server's answer came): the consumer must have nothing pending, and nothing
                 // delivered and unacknowledged (every grid message received is acknowledged once

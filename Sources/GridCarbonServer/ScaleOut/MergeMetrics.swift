@@ -45,6 +45,6 @@ final class MergeMetrics: @unchecked Sendable {
         gridThrough.record(Int64(status.gridThrough))
         pendingSlots.record(status.pendingSlots)
         duplicateBatches.record(status.duplicateBatches)
-        refusedBatches.record(status.refused.count)
+        refusedBatches.record(status.refusedTotal)
     }
 }

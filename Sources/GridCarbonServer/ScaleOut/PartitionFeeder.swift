@@ -64,13 +64,8 @@ final class PartitionFeeder: @unchecked Sendable {
         host.beforeCheckpoint = { _ = try publisher.finish() }
         await host.resendRecoveredBatches()
         let position = await host.streamPosition().lastStreamSeq
-        var consumer = ConsumerSettings(stream: layout.stream, durable: "gridcarbon-partition-\(partition)",
-                                        filterSubject: layout.meterSubject(partition))
-        consumer.start = .sequence(position + 1)
-        consumer.acknowledgement = .all
-        consumer.ackWaitSeconds = settings.ackWaitSeconds
-        let pull = try await StreamRetry.until(logger: logger, "the consumer of partition \(partition)") { [connection = self.connection, consumer] () throws -> UncheckedBox<PullConsumer> in
-            UncheckedBox(try PullConsumer(try JetStream(connection), settings: consumer, recreate: true))
+        let pull = try await StreamRetry.until(logger: logger, "the consumer of partition \(partition)") { [self] () throws -> UncheckedBox<PullConsumer> in
+            UncheckedBox(try self.consumer(after: position))
         }.value
         logger.info("partition consumer started", metadata: ["partition": "\(partition)", "from_sequence": "\(position + 1)"])
         let box = UncheckedBox(pull)
@@ -80,13 +75,25 @@ final class PartitionFeeder: @unchecked Sendable {
         }
     }
 
+    /// The partition's durable consumer, (re-)created to deliver what follows `position`.
+    func consumer(after position: UInt64) throws -> PullConsumer {
+        var consumer = ConsumerSettings(stream: layout.stream, durable: "gridcarbon-partition-\(partition)",
+                                        filterSubject: layout.meterSubject(partition))
+        consumer.start = .sequence(position + 1)
+        consumer.acknowledgement = .all
+        consumer.ackWaitSeconds = settings.ackWaitSeconds
+        return try PullConsumer(try JetStream(connection), settings: consumer, recreate: true)
+    }
+
     /// Stops fetching and waits for the thread (the host then shuts down as usual).
     func stop() {
         stopped.withLockedValue { $0 = true }
         finished.wait()
     }
 
-    private func run(_ pull: PullConsumer, from position: UInt64) {
+    private func run(_ first: PullConsumer, from position: UInt64) {
+        var pull = first
+        var watch = StallWatch(seconds: settings.stallSeconds)
         var applied = position
         var lastData = Date()
         var lastTick = Date.distantPast
@@ -102,6 +109,17 @@ final class PartitionFeeder: @unchecked Sendable {
                 continue
             }
             if messages.isEmpty {
+                if let state = watch.check(pull) {
+                    metrics.lag[partition]?.record(Int64(state.numPending))
+                    if state.numPending > 0 {
+                        logger.warning("the consumer delivers nothing while messages wait: re-creating it",
+                                       metadata: ["partition": "\(partition)", "pending": "\(state.numPending)", "after_sequence": "\(applied)"])
+                        metrics.consumerRestarts[partition]?.increment()
+                        do { pull = try consumer(after: applied) } catch {
+                            logger.warning("consumer not re-created; trying again later", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                        }
+                    }
+                }
                 // Idle: after idle_timeout without data, move the watermark with wall time, through the stream.
                 let now = Date()
                 if now.timeIntervalSince(lastData) >= idle && now.timeIntervalSince(lastTick) >= idle {
@@ -119,6 +137,7 @@ final class PartitionFeeder: @unchecked Sendable {
                 }
                 continue
             }
+            watch.delivered()
             metrics.fetchBatch[partition]?.record(messages.count)
             var items: [StreamItem] = []
             items.reserveCapacity(messages.count)

@@ -23,6 +23,9 @@ public struct ScaleOutConfiguration: Sendable, Equatable {
     /// The consumers' ack wait (s): a message not acknowledged in this time is delivered again.
     /// Workers acknowledge once a batch is durable, normally within milliseconds.
     public var ackWaitSeconds: Double = 60
+    /// Quiet time after which a feeder asks the server whether its consumer has messages waiting
+    /// (and re-creates the consumer if so: a stall after a leader change).
+    public var stallSeconds: Double = 5
     /// A gateway's limit: how long lines may go unstored (servers unreachable, no stream leader)
     /// before their clients get an error instead of an acknowledgement.
     public var publishTimeoutSeconds: Double = 30

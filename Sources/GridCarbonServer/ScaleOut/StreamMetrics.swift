@@ -9,6 +9,7 @@ final class StreamMetrics: @unchecked Sendable {
     let applied: [Int: CoreMetrics.Gauge]
     let batchesSent: [Int: CoreMetrics.Counter]
     let idleTicks: [Int: CoreMetrics.Counter]
+    let consumerRestarts: [Int: CoreMetrics.Counter]
 
     init(partitions: [Int], factory: PrometheusMetricsFactory) {
         func per<T>(_ make: (Int) -> T) -> [Int: T] { Dictionary(uniqueKeysWithValues: partitions.map { ($0, make($0)) }) }
@@ -17,6 +18,7 @@ final class StreamMetrics: @unchecked Sendable {
         redeliveries = per { CoreMetrics.Counter(label: "gridcarbon_redeliveries_total", dimensions: [("partition", "\($0)")], factory: factory) }
         applied = per { CoreMetrics.Gauge(label: "gridcarbon_stream_sequence_applied", dimensions: [("partition", "\($0)")], factory: factory) }
         batchesSent = per { CoreMetrics.Counter(label: "gridcarbon_partial_batches_sent_total", dimensions: [("partition", "\($0)")], factory: factory) }
+        consumerRestarts = per { CoreMetrics.Counter(label: "gridcarbon_consumer_recreated_total", dimensions: [("partition", "\($0)")], factory: factory) }
         idleTicks = per { CoreMetrics.Counter(label: "gridcarbon_idle_ticks_total", dimensions: [("partition", "\($0)")], factory: factory) }
     }
 }
