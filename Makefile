@@ -16,7 +16,9 @@ serve: release
 
 # Unit, property and fuzz tests (Swift Testing), the DuckDB oracle's own tests, and the end-to-end
 # comparison of simulate -> replay against the independent DuckDB computation, the crash test, and
-# the scale-out test (real nats-server: one node, then a 3-node cluster with kills).
+# the scale-out test (real nats-server: one node, then a 3-node cluster with kills, then through a
+# gateway with kills), and MQTT devices
+# (mosquitto_pub into nats-server's MQTT listener, merged files against replay).
 test: deps
 	swift build --build-tests
 	swift test --skip-build
@@ -25,6 +27,8 @@ test: deps
 	python3 scripts/crash-test.py --kills 3 --meters 300 --bin .build/debug/gridcarbon
 	python3 scripts/scale-out-test.py --partitions 1,2,4 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
 	python3 scripts/scale-out-test.py --partitions 2 --cluster --kills 3 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
+	python3 scripts/scale-out-test.py --partitions 2 --gateway --kills 3 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
+	python3 scripts/mqtt-test.py --bin .build/debug/gridcarbon
 	bash scripts/check-systemd.sh
 
 bench: deps

@@ -4,15 +4,17 @@
 For each partition count P: a fresh JetStream (one node, or with --cluster a 3-node cluster on
 loopback with streams replicated 3 times), `gridcarbon publish` of a simulated fleet in chunks,
 workers (`serve --nats --partitions`, the partitions dealt over --workers processes) and a merger
-(`serve --nats --merge`). With --kills N, between chunks it kills with SIGKILL a worker, the merger
-or (with --cluster) a nats-server node, at random, and restarts it. At the end the merger's
+(`serve --nats --merge`). With --gateway, the chunks after the first go through a gateway
+(`serve --nats` alone) over TCP instead, each followed by `!sync` and its `ok`. With --kills N,
+between chunks it kills with SIGKILL a worker, the merger, the gateway or (with --cluster) a
+nats-server node, at random, and restarts it. At the end the merger's
 aggregate files must be byte-identical to `gridcarbon replay` of the same records, and its alert
 log (intensity, budget and forecast rules) must hold replay's events, each once, in seq order.
 
-    scripts/scale-out-test.py [--partitions 1,2,4] [--workers 2] [--cluster] [--kills 0] [--meters 300]
+    scripts/scale-out-test.py [--partitions 1,2,4] [--workers 2] [--cluster] [--gateway] [--kills 0] [--meters 300]
                               [--bin .build/debug/gridcarbon] [--seed N] [--keep]
 """
-import argparse, json, os, random, shutil, signal, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 from testkit import aggregates, alert_log, free_port, wait_port
 
 class Nats:
@@ -57,6 +59,33 @@ class Serve:
         self.log = self.data + ".log"
         self.proc = subprocess.Popen(args, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         wait_port(self.http, self.proc, "worker" if self.partitions is not None else "merger", self.log)
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL); self.proc.wait()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=120)
+
+class Gateway:
+    """`serve --nats URL` alone: chunks sent to it over TCP are in the stream once it says ok."""
+    def __init__(self, a, url, data):
+        self.a, self.url, self.data = a, url, data
+        self.start()
+
+    def start(self):
+        self.tcp, self.http = free_port(), free_port()
+        self.log = self.data + ".log"
+        self.proc = subprocess.Popen([self.a.bin, "serve", "--nats", self.url, "--data", self.data,
+                                      "--tcp", f"127.0.0.1:{self.tcp}", "--http", f"127.0.0.1:{self.http}"],
+                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        wait_port(self.tcp, self.proc, "gateway", self.log)
+
+    def send(self, path):
+        """Sends a file's lines, then `!sync`; the answer (`ok <forwarded> <rejected>`)."""
+        with socket.create_connection(("127.0.0.1", self.tcp), timeout=120) as c:
+            c.sendall(open(path, "rb").read() + b"!sync\n")
+            return c.makefile("rb").readline().decode().strip()
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL); self.proc.wait()
@@ -122,20 +151,28 @@ def run_one(a, rng, work, P, chunks, registry, config, ref, ref_alerts):
         deal = [parts[i::a.workers] for i in range(min(a.workers, P))]
         workers = [Serve(a, url, registry, f"{base}/worker{i}", config, d) for i, d in enumerate(deal)]
         merger = Serve(a, url, registry, f"{base}/merged", config)
-        procs = workers + [merger]
+        gateway = Gateway(a, url, f"{base}/gateway") if a.gateway else None
+        procs = workers + [merger] + ([gateway] if gateway else [])
         kills = []
         for k, chunk in enumerate(chunks[1:], start=1):
             if a.kills and rng.random() < a.kills / max(1, len(chunks) - 1) * 1.5 and len(kills) < a.kills:
-                targets = ["worker", "merger"] + (["nats"] if a.cluster else [])
+                targets = ["worker", "merger"] + (["nats"] if a.cluster else []) + (["gateway"] if gateway else [])
                 what = rng.choice(targets)
                 time.sleep(rng.uniform(0, 0.4))
                 if what == "worker":
                     w = rng.choice(workers); w.kill9(); w.start()
                 elif what == "merger":
                     merger.kill9(); merger.start()
+                elif what == "gateway":
+                    gateway.kill9(); gateway.start()
                 else:
                     n = rng.choice(nodes); n.kill9(); time.sleep(rng.uniform(0.2, 1.0)); n.start()
                 kills.append(what)
+            if gateway:
+                answer = gateway.send(chunk)
+                if not answer.startswith("ok "):
+                    raise SystemExit(f"scale-out-test: the gateway answered chunk {k} with {answer!r}; see {gateway.log}")
+                continue
             r = subprocess.run([a.bin, "publish", "--nats", url, "--data", f"{base}/publish", chunk], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             if r.returncode != 0:
                 raise SystemExit(f"scale-out-test: publish of chunk {k} failed: {r.stdout.decode()[-500:]}")
@@ -177,7 +214,7 @@ def run_one(a, rng, work, P, chunks, registry, config, ref, ref_alerts):
         if any(c != 0 for c in codes):
             print(f"scale-out-test: FAIL P={P}: exit statuses {codes}")
             return False
-        print(f"scale-out-test: P={P}, {len(deal)} workers{' on a 3-node cluster, R3' if a.cluster else ''}: {len(ref)} aggregate files and "
+        print(f"scale-out-test: P={P}, {len(deal)} workers{' on a 3-node cluster, R3' if a.cluster else ''}{', through a gateway' if gateway else ''}: {len(ref)} aggregate files and "
               f"{len(ref_alerts.splitlines())} alert events identical to replay{kinfo}")
         return True
     finally:
@@ -190,6 +227,7 @@ def main():
     ap.add_argument("--partitions", default="1,2,4")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--cluster", action="store_true")
+    ap.add_argument("--gateway", action="store_true", help="send the chunks after the first through a gateway over TCP")
     ap.add_argument("--kills", type=int, default=0)
     ap.add_argument("--meters", type=int, default=300)
     ap.add_argument("--chunks", type=int, default=8)

@@ -26,15 +26,7 @@ public enum Daemon {
         // Large buffers (batches, checkpoints, snapshots) in mappings of their own, freed memory
         // returned: resident memory stays flat over days instead of creeping with heap fragments.
         _ = gc_malloc_tune()
-        let offLoopback = !isLoopback(configuration.tcpHost) || !isLoopback(configuration.httpHost)
-        let auth: Authenticator
-        if let tokensPath {
-            auth = try Authenticator.load(path: tokensPath, required: true)
-        } else if offLoopback {
-            throw ServeError(.tokensRequired, "listening off loopback needs bearer tokens: give --tokens FILE (lines 'ROLE[,ROLE] TOKEN', roles ingest, read, admin)")
-        } else {
-            auth = Authenticator(required: false, tokens: [:])
-        }
+        let auth = try Authenticator.forServe(configuration, tokensPath: tokensPath)
         var registryCSV: [UInt8]?
         if let path = configuration.registryPath {
             registryCSV = try Files.read(path)

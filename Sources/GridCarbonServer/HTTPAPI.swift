@@ -2,6 +2,7 @@ import CompressNIO
 import GridCarbonEngine
 import GridCarbonIO
 import GridCarbonModel
+import GridCarbonStream
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -37,11 +38,7 @@ public enum HTTPAPI {
         let formatter = TimeFormatter(zone: zone)
         router.add(middleware: AuthMiddleware(auth: auth))
 
-        router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
-        router.get("/readyz") { _, _ -> Response in
-            guard ready() else { throw APIError(.serviceUnavailable, "not_ready", "recovering or shutting down") }
-            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
-        }
+        addHealth(to: router, ready: ready)
         router.get("/metrics") { _, _ -> Response in
             let wal = host.walBytes
             metrics.walBytes.record(wal)
@@ -61,28 +58,7 @@ public enum HTTPAPI {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
         }
 
-        router.post("/v1/records") { request, _ -> Response in
-            let body = try await readBody(request, limit: config.maxBodyBytes)
-            var lines = body
-            if let last = lines.last, last != 0x0A { lines.append(0x0A) }
-            let source = "http"
-            let outcome = try await host.submit(lines, source: source, capture: 10)
-            var out: [UInt8] = [0x7B]
-            for (k, v) in [("accepted", outcome.counts.accepted), ("duplicate", outcome.counts.duplicate), ("rejected", outcome.counts.rejected), ("late", outcome.counts.late)] {
-                JSONBytes.appendKey(k, to: &out); NumberFormat.appendInt(v, &out); out.append(0x2C)
-            }
-            JSONBytes.appendKey("rejections", to: &out); out.append(0x5B)
-            for (i, r) in outcome.rejections.enumerated() {
-                if i > 0 { out.append(0x2C) }
-                out.append(0x7B)
-                JSONBytes.appendKey("line", to: &out); NumberFormat.appendInt(Int(r.line), &out); out.append(0x2C)
-                JSONBytes.appendKey("reason", to: &out); JSONBytes.appendString(r.reason, to: &out); out.append(0x2C)
-                JSONBytes.appendKey("text", to: &out); JSONBytes.appendString(r.text, to: &out)
-                out.append(0x7D)
-            }
-            out.append(contentsOf: [0x5D, 0x7D, 0x0A])
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
-        }
+        addRecords(to: router, sink: host, maxBodyBytes: config.maxBodyBytes)
 
         // The meter registry, whole-file replace (§2.1, role admin): validated first, a bad file is
         // a 400 naming the line and changes nothing; answered once the reload is durable.
@@ -216,6 +192,49 @@ public enum HTTPAPI {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
         }
         return router
+    }
+
+    /// `GET /healthz` (alive) and `GET /readyz` (200 once `ready()`, else 503).
+    static func addHealth(to router: Router<BasicRequestContext>, ready: @escaping @Sendable () -> Bool) {
+        router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        router.get("/readyz") { _, _ -> Response in
+            guard ready() else { throw APIError(.serviceUnavailable, "not_ready", "recovering or shutting down") }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+        }
+    }
+
+    /// `POST /v1/records` (§6): the body's lines to `sink`, answered with the counts and the first
+    /// rejections once the sink has made them durable. A gateway that could not get them stored
+    /// answers 503 `not_stored`: nothing of the body is known stored, send it again.
+    static func addRecords(to router: Router<BasicRequestContext>, sink: any IngestSink, maxBodyBytes: Int) {
+        router.post("/v1/records") { request, _ -> Response in
+            let body = try await readBody(request, limit: maxBodyBytes)
+            var lines = body
+            if let last = lines.last, last != 0x0A { lines.append(0x0A) }
+            let source = "http"
+            let outcome: BatchOutcome
+            do {
+                outcome = try await sink.submit(lines, source: source, client: nil, capture: 10)
+            } catch let e as ForwardError {
+                // A gateway whose stream did not store the lines: send them again (here or elsewhere).
+                throw APIError(.serviceUnavailable, "not_stored", e.message)
+            }
+            var out: [UInt8] = [0x7B]
+            for (k, v) in [("accepted", outcome.counts.accepted), ("duplicate", outcome.counts.duplicate), ("rejected", outcome.counts.rejected), ("late", outcome.counts.late)] {
+                JSONBytes.appendKey(k, to: &out); NumberFormat.appendInt(v, &out); out.append(0x2C)
+            }
+            JSONBytes.appendKey("rejections", to: &out); out.append(0x5B)
+            for (i, r) in outcome.rejections.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(0x7B)
+                JSONBytes.appendKey("line", to: &out); NumberFormat.appendInt(Int(r.line), &out); out.append(0x2C)
+                JSONBytes.appendKey("reason", to: &out); JSONBytes.appendString(r.reason, to: &out); out.append(0x2C)
+                JSONBytes.appendKey("text", to: &out); JSONBytes.appendString(r.text, to: &out)
+                out.append(0x7D)
+            }
+            out.append(contentsOf: [0x5D, 0x7D, 0x0A])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
     }
 
     /// Reads a request body up to `limit` bytes, decompressing `Content-Encoding: zstd|gzip`.

@@ -16,10 +16,10 @@ import Glibc
 /// ones, both since the previous `!sync`.
 ///
 /// Backpressure: the socket is read only while fewer than `maxInflight` batches of the connection
-/// wait for the engine and the log, so a producer faster than the engine is slowed by TCP itself
-/// and memory stays bounded.
+/// wait for the sink (the engine and the log, or the stream on a gateway), so a producer faster
+/// than the sink is slowed by TCP itself and memory stays bounded.
 public final class TCPIngestService: Service, @unchecked Sendable {
-    let host: EngineHost
+    let host: any IngestSink
     let address: String
     let port: Int
     let maxLineBytes: Int
@@ -30,7 +30,7 @@ public final class TCPIngestService: Service, @unchecked Sendable {
 
     /// - Parameter authorize: called with the token a connection presents (`!auth TOKEN` as its
     ///   first line) when `requireAuth` is true.
-    public init(host: EngineHost, address: String, port: Int, maxLineBytes: Int, logger: Logger,
+    public init(host: any IngestSink, address: String, port: Int, maxLineBytes: Int, logger: Logger,
                 requireAuth: Bool = false, authorize: @escaping @Sendable (String?) -> Bool = { _ in true }) {
         self.host = host
         self.address = address
@@ -82,7 +82,11 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    let host: EngineHost
+    /// Numbers connections for the sink (``IngestSink`` keeps a client's batches in order).
+    static let connections = NIOLockedValueBox<UInt64>(0)
+
+    let host: any IngestSink
+    let client: UInt64
     let source: String
     let maxLineBytes: Int
     let logger: Logger
@@ -100,12 +104,13 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Counts since the last `!sync`, and the syncs waiting for their batches.
     var taken = 0, refused = 0
     /// `!sync` lines waiting for the batches submitted before them. Batches complete in submission
-    /// order (one engine queue, one log), so "the latest completed" covers all before it.
+    /// order (the sink keeps a client's order), so "the latest completed" covers all before it.
     var syncs: [(afterBatch: Int, taken: Int, refused: Int)] = []
     var failed = false
 
-    init(host: EngineHost, source: String, maxLineBytes: Int, logger: Logger, requireAuth: Bool, authorize: @escaping @Sendable (String?) -> Bool) {
+    init(host: any IngestSink, source: String, maxLineBytes: Int, logger: Logger, requireAuth: Bool, authorize: @escaping @Sendable (String?) -> Bool) {
         self.host = host
+        client = Self.connections.withLockedValue { $0 += 1; return $0 }
         self.source = source
         self.maxLineBytes = maxLineBytes
         self.logger = logger
@@ -116,6 +121,11 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        host.clientClosed(client)
+        context.fireChannelInactive()
     }
 
     func read(context: ChannelHandlerContext) {
@@ -199,9 +209,9 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
             loop.execute { self.completed(number, result, context: ctx.value) }
         }
         if tooLong {
-            host.reject(lines, reason: .lineTooLong, source: source, done: done)
+            host.reject(lines, reason: .lineTooLong, source: source, client: client, done: done)
         } else {
-            host.submit(lines, source: source, done: done)
+            host.submit(lines, source: source, client: client, capture: 0, done: done)
         }
     }
 
@@ -214,7 +224,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
             refused += o.counts.rejected
         case .failure(let e):
             logger.error("ingest failed", metadata: ["source": "\(source)", "error": "\(e)"])
-            refuse(context: context, "error: \(e)")
+            refuse(context: context, "\(e)")
             return
         }
         answerSyncs(context: context)

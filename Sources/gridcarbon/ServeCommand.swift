@@ -34,7 +34,10 @@ struct ServeCommand: AsyncParsableCommand {
         `gridcarbon publish`; workers run the engine per partition and a merger writes the files:
           gridcarbon serve --nats nats://127.0.0.1:4222 --partitions 0,1 --registry reg.csv --data w1 --http 127.0.0.1:8091
           gridcarbon serve --nats nats://127.0.0.1:4222 --merge --registry reg.csv --data merged
-        Workers and merger need the same registry and engine settings.
+        Workers and merger need the same registry and engine settings. A gateway takes lines over TCP \
+        and HTTP like the daemon and forwards them into the stream; `!sync` and the HTTP answer come \
+        once the stream has stored them (no engine, no registry needed):
+          gridcarbon serve --nats nats://127.0.0.1:4222 --data gw --tcp 0.0.0.0:7070 --http 0.0.0.0:8080 --tokens tokens
         """
     )
 
@@ -71,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Push alerts to Prometheus Alertmanager at this base URL (POST URL/api/v2/alerts).", valueName: "url"))
     var alertmanager: String?
 
-    @Option(help: ArgumentHelp("NATS server URL(s), comma-separated: run as a scale-out worker (--partitions) or merger (--merge).", valueName: "url"))
+    @Option(help: ArgumentHelp("NATS server URL(s), comma-separated: run as a scale-out worker (--partitions), merger (--merge), or alone a gateway that forwards TCP and HTTP input into the stream.", valueName: "url"))
     var nats: String?
 
     @Option(help: ArgumentHelp("With --nats: run the engines of these partitions (comma-separated, e.g. 0,2; each in DATA/partition-<p>/).", valueName: "list"))
@@ -80,14 +83,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "With --nats: merge the workers' partial windows into the aggregate files, totals and alerts.")
     var merge = false
 
+    @Option(name: .customLong("publish-timeout"), help: ArgumentHelp("Gateway: how long lines may go unstored in the stream before the client gets an error to send them again. (default: 30s)", valueName: "duration"))
+    var publishTimeout: String?
+
     @OptionGroup(title: "Engine settings")
     var engine: SettingsOptions
 
     func validate() throws {
         if (partitions != nil || merge) && nats == nil { throw ValidationError("--partitions and --merge need --nats URL") }
         if partitions != nil && merge { throw ValidationError("give either --partitions LIST (a worker) or --merge (the merger), not both") }
-        if nats != nil && partitions == nil && !merge {
-            throw ValidationError("--nats needs --partitions LIST (a worker) or --merge (the merger); the gateway role is not built yet")
+        if publishTimeout != nil && (nats == nil || partitions != nil || merge) {
+            throw ValidationError("--publish-timeout is for a gateway: --nats URL without --partitions or --merge")
+        }
+        if let publishTimeout, (DurationFormat.parse(publishTimeout) ?? 0) <= 0 {
+            throw ValidationError("--publish-timeout takes a duration like 30s or 2m (got \(publishTimeout))")
         }
         if let partitions, Self.partitionList(partitions) == nil {
             throw ValidationError("--partitions takes partition numbers separated by commas, like 0,1,2 (got \(partitions))")
@@ -124,6 +133,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let nats, let partitions, let list = Self.partitionList(partitions) {
             try await WorkerDaemon.run(configuration: config, scaleOut: ScaleOutConfiguration(url: nats, role: .worker(partitions: list)),
                                        partitions: list, annual: annual, sources: sources, logger: logger)
+            return
+        }
+        if let nats, partitions == nil, !merge {
+            var scaleOut = ScaleOutConfiguration(url: nats, role: .gateway)
+            if let t = publishTimeout.flatMap(DurationFormat.parse) { scaleOut.publishTimeoutSeconds = Double(t) / 1e6 }
+            try await GatewayDaemon.run(configuration: config, tokensPath: file.value(.tokens, flag: tokens), scaleOut: scaleOut, logger: logger)
             return
         }
         let scaleOut = nats.map { ScaleOutConfiguration(url: $0, role: .merge) }

@@ -125,7 +125,7 @@ extension Engine {
     func applyGrid(_ lines: [UInt8]) {
         let source = source(named: "nats:grid")
         var line: Int64 = 1
-        lines.withUnsafeBytes { _ = ingest($0, source: source, line: &line) }
+        lines.withUnsafeBytes { ingestPayload($0, source: source, line: &line) }
     }
 
     /// Closes the merged slots below `end`: each slot with energy from some partition is summed,

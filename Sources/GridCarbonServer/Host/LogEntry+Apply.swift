@@ -44,7 +44,7 @@ extension LogEntry {
                 engine.advanceWatermark(to: w)
             } else {
                 var lineNo: Int64 = 1
-                engine.ingest(payload, source: engine.source(named: StreamPayload.sourceName(engine.role)), line: &lineNo)
+                engine.ingestPayload(payload, source: engine.source(named: StreamPayload.sourceName(engine.role)), line: &lineNo)
             }
             engine.lastStreamSeq = seq
             if let batch = engine.takePartialBatch(streamSeq: seq) { engine.sink.partial(batch) }

@@ -26,6 +26,9 @@ public struct ScaleOutConfiguration: Sendable, Equatable {
     /// Quiet time after which a feeder asks the server whether its consumer has messages waiting
     /// (and re-creates the consumer if so: a stall after a leader change).
     public var stallSeconds: Double = 5
+    /// A gateway's limit: how long lines may go unstored (servers unreachable, no stream leader)
+    /// before their clients get an error instead of an acknowledgement.
+    public var publishTimeoutSeconds: Double = 30
 
     public init(url: String, role: Role) {
         self.url = url
