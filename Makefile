@@ -1,5 +1,5 @@
 # gridcarbon: `make demo` to see it work, `make test` to check it.
-.PHONY: demo serve test deps build release bench clean
+.PHONY: demo serve test deps build release bench bench-scale-out clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -33,6 +33,12 @@ test: deps
 
 bench: deps
 	bash Benchmarks/replay-throughput.sh
+
+# Scale-out (issue 11): publish and worker throughput against real nats-server processes, and the
+# merger's cost per window (ordo-one/benchmark, in the separate package Benchmarks/Package.swift).
+bench-scale-out: release
+	python3 Benchmarks/scale-out-throughput.py --bin .build/release/gridcarbon
+	cd Benchmarks && swift package --disable-sandbox benchmark --target MergeCost
 
 clean:
 	rm -rf .build demo
