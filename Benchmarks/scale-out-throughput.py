@@ -25,23 +25,20 @@ Needs nats-server (scripts/install-deps.sh). Every process it starts is stopped 
 """
 import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from testkit import free_port, wait_port  # noqa: E402
+
+def max_rss_mib(pid):
+    """A process's peak resident memory (VmHWM), MiB."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
 
 def get(url, timeout=2.0):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read().decode()
-
-def wait_port(port, proc, what, log):
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); return
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"scale-out-throughput: {what} exited {proc.returncode}; see {log}")
-            time.sleep(0.02)
-    raise SystemExit(f"scale-out-throughput: {what} did not start; see {log}")
 
 def nats_binary():
     for c in (shutil.which("nats-server"), "/usr/sbin/nats-server"):
@@ -175,6 +172,7 @@ def run_workers(a, node, registry, work, deal, lines, tag):
         start, ready, done = min(w.started for w in ws), max(w.ready for w in ws), max(w.done for w in ws)
         # Where the 2 cores went: the workers' CPU time and the server's, against the wall time.
         cpu = f"CPU {sum(cpu_seconds(w.proc.pid) for w in ws):.1f} s worker, {cpu_seconds(node.proc.pid) - nats_cpu:.1f} s nats-server"
+        cpu += ", max RSS " + " + ".join(f"{max_rss_mib(w.proc.pid):.0f} MiB" for w in ws)
         fetch, outcomes = [], {}
         for w in ws:
             text = get(f"http://127.0.0.1:{w.http}/metrics")[1]
