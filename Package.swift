@@ -98,15 +98,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Where tests find the fixtures and the built binary; used by the test targets only.
+        .target(name: "GridCarbonTestKit", path: "Tests/GridCarbonTestKit", swiftSettings: strict),
         .testTarget(
             name: "GridCarbonTests",
-            dependencies: ["GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonSimulate"],
+            dependencies: ["GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonSimulate", "GridCarbonTestKit"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
             name: "GridCarbonServerTests",
             dependencies: [
-                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonServer",
+                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonServer", "GridCarbonTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -118,7 +120,7 @@ let package = Package(
         // start themselves; the `gridcarbon` binary where it is the thing under test.
         .testTarget(
             name: "GridCarbonStreamTests",
-            dependencies: ["CNats", "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonStream"],
+            dependencies: ["CNats", "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO", "GridCarbonStream", "GridCarbonTestKit"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

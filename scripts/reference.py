@@ -674,12 +674,12 @@ def write_outputs(out_dir, out_rows):
 
 def main(argv=None):
     here = os.path.dirname(os.path.abspath(__file__))
-    shared_data = os.path.normpath(os.path.join(here, "..", "..", "shared", "data"))
+    shipped_data = os.path.normpath(os.path.join(here, "..", "data"))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--registry", required=True)
     ap.add_argument("--out", required=True, help="output folder (aggregates/ is written in it)")
-    ap.add_argument("--factors", default=os.path.join(shared_data, "cn_grid_factors.csv"))
-    ap.add_argument("--source-factors", default=os.path.join(shared_data, "source_factors.csv"))
+    ap.add_argument("--factors", default=os.path.join(shipped_data, "cn_grid_factors.csv"))
+    ap.add_argument("--source-factors", default=os.path.join(shipped_data, "source_factors.csv"))
     ap.add_argument("--source-basis", default="direct")
     ap.add_argument("--reorder-window", type=parse_duration, default=900, help="seconds (or 15m)")
     ap.add_argument("--span-horizon", type=parse_duration, default=3600, help="seconds (or 1h)")

@@ -2,7 +2,7 @@
 
     python3 -m pytest scripts/test_reference.py
 
-1. The worked example of the shared folder (examples/basic), byte for byte with `--format spec`.
+1. The worked example (Tests/Fixtures/basic), byte for byte with `--format spec`.
 2. Small hand-made inputs whose expected numbers are computed by hand in the comments:
    a long gap producing late_span energy, f records partly covering slots (with a replacement,
    an overlap rejection and one arriving after its slot closed), and a generation mix whose m
@@ -22,8 +22,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SHARED = REPO.parent / "shared"          # the shared folder sits next to the repository
-BASIC = SHARED / "examples" / "basic"
+BASIC = REPO / "Tests" / "Fixtures" / "basic"   # the worked example of docs/reference.md
 REFERENCE = HERE / "reference.py"
 COMPARE = HERE / "compare.py"
 
@@ -104,7 +103,6 @@ def quarter_hours(start, end):
 
 # --- 1. the worked example -----------------------------------------------------------------------
 
-@pytest.mark.skipif(not BASIC.is_dir(), reason="shared folder not found at %s" % BASIC)
 def test_basic_example_byte_for_byte(tmp_path):
     counts, out = run_reference(tmp_path, None, [BASIC / "records.csv"], "--format", "spec",
                                 registry=BASIC / "registry.csv")
@@ -302,7 +300,6 @@ def test_arrival_order_across_files(tmp_path):
 
 # --- 4. compare.py ---------------------------------------------------------------------------------
 
-@pytest.mark.skipif(not BASIC.is_dir(), reason="shared folder not found")
 def test_compare(tmp_path):
     _, out = run_reference(tmp_path, None, [BASIC / "records.csv"], registry=BASIC / "registry.csv")
     ok = subprocess.run([sys.executable, str(COMPARE), str(out), str(BASIC / "expected")],
@@ -341,7 +338,7 @@ WINDOWS = {"15m": 900, "1h": 3600, "1d": 86400}
 
 def load_annual():
     table = {}
-    with open(SHARED / "data" / "cn_grid_factors.csv", newline="") as f:
+    with open(REPO / "data" / "cn_grid_factors.csv", newline="") as f:
         for row in csv.DictReader(f):
             if row["kind"] == "average":
                 table.setdefault(row["region"], {})[int(row["year"])] = float(row["factor_kg_per_kwh"])
@@ -349,7 +346,7 @@ def load_annual():
 
 
 def load_source_factors():
-    with open(SHARED / "data" / "source_factors.csv", newline="") as f:
+    with open(REPO / "data" / "source_factors.csv", newline="") as f:
         return {r["source"]: float(r["kg_per_kwh"]) for r in csv.DictReader(f) if r["basis"] == "direct"}
 
 

@@ -1,13 +1,14 @@
 import Foundation
 import Hummingbird
 import Testing
+import GridCarbonTestKit
 @testable import GridCarbonIO
 
 /// End to end on the real `gridcarbon serve` binary: an intensity rule in its configuration, records
 /// over TCP, the engine raises the alert, and it reaches a Server-Sent Events client, `GET
 /// /v1/alerts`, a webhook and the metrics; after a restart (which replays the log and regenerates
 /// the event) it is neither lost nor repeated.
-@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+@Suite(.serialized)
 struct AlertDaemonTests {
     @Test func engineRaisedAlertReachesSubscribers() async throws {
         let dir = AlertFixtures.scratch("daemon")
@@ -24,7 +25,7 @@ struct AlertDaemonTests {
         let received = WebhookTests.Received()
         let hookPort = DaemonProcess.freePort()
         let hook = try await WebhookTests().receiver(port: hookPort, into: received)
-        let registry = DaemonProcess.shared + "/examples/basic/registry.csv"
+        let registry = DaemonProcess.example + "/registry.csv"
         let extra = ["--config", dir + "/config.json", "--idle-timeout", "1h", "--webhook", "http://127.0.0.1:\(hookPort)/hook"]
         var d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
         var started = [d]
@@ -90,7 +91,7 @@ struct AlertDaemonTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = #"{"alerts": {"rules": [{"name": "gd-hot", "kind": "intensity", "level": "province", "window": "15m", "threshold": 0.4}]}}"#
         try Files.writeAtomically(dir + "/config.json", Array(config.utf8), sync: false)
-        let registry = DaemonProcess.shared + "/examples/basic/registry.csv"
+        let registry = DaemonProcess.example + "/registry.csv"
         let extra = ["--config", dir + "/config.json", "--idle-timeout", "1h"]
         // Two Guangdong windows, the first closed by the second (see above); the daemon is killed as soon as the records are acknowledged,
         // before or after it raised and logged the event (the race is the point).
@@ -126,7 +127,7 @@ struct AlertDaemonTests {
                                (#"{"alerts": {"keep_alive": "soon"}}"#, "keep_alive")] {
             try Files.writeAtomically(dir + "/config.json", Array(text.utf8), sync: false)
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+            p.executableURL = URL(fileURLWithPath: try TestRepository.requireBinary())
             p.arguments = ["serve", "--config", dir + "/config.json", "--data", dir + "/data", "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"]
             let pipe = Pipe()
             p.standardError = pipe

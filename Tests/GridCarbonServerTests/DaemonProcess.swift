@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import GridCarbonTestKit
 @testable import GridCarbonIO
 
 #if canImport(Glibc)
@@ -8,14 +9,10 @@ import Glibc
 
 /// The real `gridcarbon` binary, started by a test on loopback ports of its own.
 final class DaemonProcess {
-    static var repoRoot: String {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }
-    static var binary: String { repoRoot + "/.build/debug/gridcarbon" }
-    static var shared: String { repoRoot + "/../shared" }
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+    /// The `gridcarbon` built beside this test bundle (``TestRepository/binary``).
+    static var binary: String { TestRepository.binary }
+    /// The worked example's folder (registry, records, expected files).
+    static var example: String { TestRepository.example }
 
     let process = Process()
     let tcpPort: Int
@@ -27,7 +24,7 @@ final class DaemonProcess {
         httpPort = Self.freePort()
         log = data + ".log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: try TestRepository.requireBinary())
         process.arguments = ["serve", "--registry", registry, "--data", data, "--tcp", "127.0.0.1:\(tcpPort)", "--http", "127.0.0.1:\(httpPort)"] + extra
         let handle = FileHandle(forWritingAtPath: log)!
         handle.seekToEndOfFile()

@@ -1,13 +1,14 @@
 import Foundation
 import Testing
+import GridCarbonTestKit
 @testable import GridCarbonIO
 @testable import GridCarbonModel
 
 /// The daemon over real sockets: what goes in over TCP and HTTP ends up in the same files as a
 /// `replay` of the same lines; a `kill -9` loses nothing that was acknowledged.
-@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+@Suite(.serialized)
 struct DaemonTests {
-    let example = DaemonProcess.shared + "/examples/basic"
+    let example = DaemonProcess.example
 
     func scratch(_ name: String) -> String {
         let dir = NSTemporaryDirectory() + "gridcarbon-daemon-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -127,7 +128,7 @@ struct DaemonTests {
 
 /// Bearer tokens and limits (§6): 401 without a token, 403 without the role, 413 for a body over
 /// the bound; TCP producers authenticate with `!auth TOKEN`.
-@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+@Suite(.serialized)
 struct AuthTests {
     @Test func tokensRolesAndLimits() throws {
         let dir = NSTemporaryDirectory() + "gridcarbon-auth-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -136,7 +137,7 @@ struct AuthTests {
         let ingest = "ingest-token-0123456789", reader = "read-token-0123456789ab", admin = "admin-token-0123456789a"
         try Files.writeAtomically(dir + "/tokens", Array("# role token\ningest \(ingest)\nread \(reader)\nadmin \(admin)\n".utf8), sync: false)
         try Files.writeAtomically(dir + "/config.json", Array(#"{"max_body_bytes": "2000"}"#.utf8), sync: false)
-        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.shared + "/examples/basic/registry.csv",
+        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.example + "/registry.csv",
                                   extra: ["--tokens", dir + "/tokens", "--config", dir + "/config.json"], readyToken: reader)
         defer { d.stop() }
         let line = Array("r,M1,2026-11-18T10:00:00+08:00,1000\n".utf8)
@@ -173,7 +174,7 @@ struct AuthTests {
 
     @Test func offLoopbackWithoutTokensRefusesToStart() throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+        p.executableURL = URL(fileURLWithPath: try TestRepository.requireBinary())
         p.arguments = ["serve", "--http", "0.0.0.0:0", "--data", NSTemporaryDirectory() + "gridcarbon-noauth-\(getpid())"]
         let pipe = Pipe()
         p.standardError = pipe
@@ -187,15 +188,15 @@ struct AuthTests {
 
 /// SIGHUP re-reads the factor tables through the log: later slots use the new table, and the
 /// daemon keeps serving.
-@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+@Suite(.serialized)
 struct ReloadTests {
     @Test func sighupReloadsFactorTables() throws {
         let dir = NSTemporaryDirectory() + "gridcarbon-reload-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let table = String(decoding: try Files.read(DaemonProcess.shared + "/data/cn_grid_factors.csv"), as: UTF8.self)
+        let table = String(decoding: try Files.read(TestRepository.data + "/cn_grid_factors.csv"), as: UTF8.self)
         try Files.writeAtomically(dir + "/factors.csv", Array(table.utf8), sync: false)
-        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.shared + "/examples/basic/registry.csv",
+        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.example + "/registry.csv",
                                   extra: ["--factors", dir + "/factors.csv", "--idle-timeout", "1h"])
         defer { d.stop() }
         let c = try LineClient(port: d.tcpPort)

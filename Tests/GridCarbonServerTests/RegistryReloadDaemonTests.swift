@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import GridCarbonTestKit
 @testable import GridCarbonIO
 @testable import GridCarbonModel
 
@@ -10,9 +11,9 @@ import Glibc
 /// Live registry reloads in the real daemon over real sockets (§2.1, §6): `POST /v1/registry`
 /// and SIGHUP, validated first; a reload is in the write-ahead log, so a `kill -9` after one
 /// restarts to the same files.
-@Suite(.serialized, .enabled(if: DaemonProcess.available && FileManager.default.fileExists(atPath: DaemonProcess.shared + "/SPEC.md")))
+@Suite(.serialized)
 struct RegistryReloadDaemonTests {
-    static let example = DaemonProcess.shared + "/examples/basic"
+    static let example = DaemonProcess.example
     static var r0: String { String(decoding: (try? Files.read(example + "/registry.csv")) ?? [], as: UTF8.self) }
     /// M2 moves to another city, M3 is dropped, M9 is added.
     static var r1: String {

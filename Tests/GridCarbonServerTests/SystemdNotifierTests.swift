@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Testing
 @testable import GridCarbonServer
 
@@ -177,11 +178,19 @@ import Testing
         #expect(!SystemdNotifier(environment: ["NOTIFY_SOCKET": "/" + String(repeating: "x", count: 200)]).ready())
     }
 
-    @Test func processEnvironmentInitializerIsANoOpWithoutNotifySocket() {
-        // A test runner is normally not a Type=notify service; skip the check when it is.
-        guard getenv("NOTIFY_SOCKET") == nil else { return }
-        #expect(!SystemdNotifier().isEnabled)
-        #expect(!SystemdNotifier().ready())
+    @Test func processEnvironmentInitializerReadsTheProcessEnvironment() {
+        // Whether or not this test runner is itself a Type=notify service, the no-argument
+        // initializer sees exactly what the environment holds (nothing is sent: no ready()).
+        let environment = ProcessInfo.processInfo.environment
+        let fromProcess = SystemdNotifier()
+        let fromCopy = SystemdNotifier(environment: environment)
+        #expect(fromProcess.isEnabled == fromCopy.isEnabled)
+        #expect(fromProcess.socketPath == fromCopy.socketPath)
+        #expect(fromProcess.watchdogInterval == fromCopy.watchdogInterval)
+        var without = environment
+        without["NOTIFY_SOCKET"] = nil
+        #expect(!SystemdNotifier(environment: without).isEnabled)
+        #expect(!SystemdNotifier(environment: without).ready())
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GridCarbonIO
+import GridCarbonTestKit
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ final class GatewayProcess {
     init(nats: String, data: String, extra: [String] = []) throws {
         log = data + ".log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        process.executableURL = URL(fileURLWithPath: GridCarbonBinary.path)
+        process.executableURL = URL(fileURLWithPath: try TestRepository.requireBinary())
         process.arguments = ["serve", "--nats", nats, "--data", data, "--tcp", "127.0.0.1:\(tcpPort)", "--http", "127.0.0.1:\(httpPort)"] + extra
         let handle = FileHandle(forWritingAtPath: log)!
         process.standardOutput = handle

@@ -1,4 +1,5 @@
 import Foundation
+import GridCarbonTestKit
 import GridCarbonIO
 @testable import GridCarbonStream
 
@@ -8,18 +9,13 @@ import Glibc
 
 /// The built `gridcarbon` binary, run by the tests where it is the thing under test.
 enum GridCarbonBinary {
-    static var repoRoot: String {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }
-
-    static var path: String { repoRoot + "/.build/debug/gridcarbon" }
+    /// The `gridcarbon` built beside this test bundle (``TestRepository/binary``).
+    static var path: String { TestRepository.binary }
 
     /// Runs `gridcarbon args...`; its exit status, standard output and standard error.
     static func run(_ args: [String], stdin: [UInt8]? = nil) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
+        p.executableURL = URL(fileURLWithPath: try TestRepository.requireBinary())
         p.arguments = args
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out

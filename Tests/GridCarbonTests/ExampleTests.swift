@@ -1,13 +1,14 @@
 import Testing
+import GridCarbonTestKit
 @testable import GridCarbonEngine
 @testable import GridCarbonIO
 @testable import GridCarbonModel
 
-/// The worked example of the shared folder (`examples/basic`), through the real replay path:
+/// The worked example (`Tests/Fixtures/basic`, docs/reference.md §1), through the real replay path:
 /// files on disk, zstd, atomic writes.
 @Suite struct ExampleTests {
-    @Test(.enabled(if: SharedFolder.available)) func replayWritesTheExpectedFilesByteForByte() throws {
-        let ex = SharedFolder.path + "/examples/basic"
+    @Test func replayWritesTheExpectedFilesByteForByte() throws {
+        let ex = try TestRepository.require(TestRepository.example)
         let out = try TempDir("example")
         let summary = try Replay.run(ReplayJob(registryPath: ex + "/registry.csv", dataDirectory: out.path, inputs: [ex + "/records.csv"]))
         #expect(summary.counts.accepted == 20)
@@ -40,8 +41,8 @@ import Testing
         #expect(anomalies[1].contains(#""kw":68,"max_kw":50"#))
     }
 
-    @Test(.enabled(if: SharedFolder.available)) func aRerunWritesTheSameBytes() throws {
-        let ex = SharedFolder.path + "/examples/basic"
+    @Test func aRerunWritesTheSameBytes() throws {
+        let ex = try TestRepository.require(TestRepository.example)
         let a = try TempDir("rerun-a"), b = try TempDir("rerun-b")
         for d in [a, b] {
             _ = try Replay.run(ReplayJob(registryPath: ex + "/registry.csv", dataDirectory: d.path, inputs: [ex + "/records.csv"]))

@@ -1,4 +1,5 @@
 import Testing
+import GridCarbonTestKit
 @testable import GridCarbonIO
 @testable import GridCarbonModel
 
@@ -52,11 +53,11 @@ import Testing
 }
 
 @Suite struct EmbeddedDataTests {
-    @Test(.enabled(if: SharedFolder.available)) func embeddedTablesEqualTheSharedData() throws {
+    @Test func embeddedTablesEqualTheRepositoryData() throws {
         for (name, embedded) in [("cn_grid_factors.csv", EmbeddedData.gridFactorsCSV), ("source_factors.csv", EmbeddedData.sourceFactorsCSV)] {
-            let shared = String(decoding: try Files.read(SharedFolder.path + "/data/" + name), as: UTF8.self)
+            let shipped = String(decoding: try Files.read(TestRepository.require(TestRepository.data + "/" + name)), as: UTF8.self)
             let normalise = { (s: String) in s.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init) }
-            let a = normalise(shared), b = normalise(embedded)
+            let a = normalise(shipped), b = normalise(embedded)
             #expect(a.count == b.count, "\(name): run scripts/embed-data.sh")
             let firstDifference = a.indices.first { $0 < b.count && a[$0] != b[$0] }
             #expect(firstDifference == nil, "\(name) differs at line \((firstDifference ?? 0) + 1): run scripts/embed-data.sh")

@@ -74,17 +74,6 @@ struct Harness {
     }
 }
 
-/// The shared folder next to the repository (`../shared`).
-enum SharedFolder {
-    static var path: String {
-        let file = #filePath
-        var parts = file.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast(3)   // Tests/GridCarbonTests/Support.swift
-        return parts.joined(separator: "/") + "/../shared"
-    }
-    static var available: Bool { Files.exists(path + "/SPEC.md") }
-}
-
 func approx(_ a: Double, _ b: Double, rel: Double = 1e-12) -> Bool {
     abs(a - b) <= rel * max(abs(a), abs(b), 1e-300) || a == b
 }
