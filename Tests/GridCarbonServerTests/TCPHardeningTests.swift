@@ -93,6 +93,10 @@ struct TCPHardeningTests {
         #expect(answer(reader) == "error unauthorized\n")
         // Nothing counted, nothing in the log.
         #expect(try recordsCounted(d) == 0)
+        // `Bearer` in any case on HTTP.
+        #expect(try d.http("GET", "/v1/totals", headers: ["Authorization": "bearer \(Self.reader)"]).status == 200)
+        #expect(try d.http("GET", "/v1/totals", headers: ["Authorization": "BEARER \(Self.reader)"]).status == 200)
+        #expect(try d.http("GET", "/v1/totals", headers: ["Authorization": "Basic \(Self.reader)"]).status == 401)
         // An authorised producer is counted: the check above can fail.
         let producer = try LineClient(port: d.tcpPort)
         try producer.send("!auth \(Self.ingest)\n" + Self.record + "!sync\n")
