@@ -15,19 +15,28 @@ public enum Role: String, Sendable, CaseIterable {
 
 /// Bearer tokens and their roles, from a tokens file: one token a line, `ROLE[,ROLE...] TOKEN`,
 /// `#` comments. Off loopback every endpoint but `/healthz` needs a token; on loopback tokens are
-/// enforced when a file is given.
+/// enforced when a file is given. A presented token is compared with every known one in constant
+/// time (``roles(of:)``): no early exit tells how much of it was right.
 public struct Authenticator: Sendable {
     public let required: Bool
-    let tokens: [String: Set<Role>]
+    /// The known tokens' bytes and roles, searched whole on every check.
+    let entries: [(token: [UInt8], roles: Set<Role>)]
 
     public init(required: Bool, tokens: [String: Set<Role>]) {
         self.required = required
-        self.tokens = tokens
+        self.entries = tokens.map { (Array($0.key.utf8), $0.value) }
     }
 
-    /// Parses a tokens file; throws naming the line that is wrong.
-    public static func load(path: String, required: Bool) throws -> Authenticator {
-        let text = String(decoding: try Files.read(path), as: UTF8.self)
+    /// Parses a tokens file; throws ``TokensFileError`` (exit 2) naming the file and the line
+    /// that is wrong, or saying why it cannot be read.
+    public static func load(path: String, required: Bool) throws(TokensFileError) -> Authenticator {
+        let bytes: [UInt8]
+        do {
+            bytes = try Files.read(path)
+        } catch {
+            throw TokensFileError(.unreadable, path: path, message: "cannot read the tokens file (\(error)); give --tokens FILE with lines 'ROLE[,ROLE] TOKEN'")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
         var tokens: [String: Set<Role>] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingWhitespace()
@@ -48,8 +57,43 @@ public struct Authenticator: Sendable {
     /// Whether `token` may act in `role` (admin may do everything).
     public func allows(_ token: String?, _ role: Role) -> Bool {
         if !required { return true }
-        guard let token, let roles = tokens[token] else { return false }
+        guard let token, let roles = roles(of: token) else { return false }
         return roles.contains(role) || roles.contains(.admin)
+    }
+
+    /// The roles of `token`, nil when it is not known. Every known token is compared, each in
+    /// time that depends only on the lengths (``constantTimeEquals(_:_:)``).
+    func roles(of token: String) -> Set<Role>? {
+        let presented = Array(token.utf8)
+        var found: Set<Role>?
+        for e in entries {
+            let equal = Self.constantTimeEquals(presented, e.token)
+            if equal { found = e.roles }
+        }
+        return found
+    }
+
+    /// Byte equality without an early exit: every byte of `known` is looked at whatever differs.
+    static func constantTimeEquals(_ presented: [UInt8], _ known: [UInt8]) -> Bool {
+        var diff = UInt(bitPattern: presented.count ^ known.count)
+        if presented.isEmpty { return known.isEmpty }
+        let n = presented.count
+        for i in 0..<known.count {
+            diff |= UInt(presented[i % n] ^ known[i])
+        }
+        return diff == 0
+    }
+
+    /// The token of an `Authorization` header: scheme `Bearer` in any case (RFC 9110 §11.1),
+    /// one or more spaces, the token; nil for another scheme.
+    static func bearerToken(_ header: String) -> String? {
+        let bytes = Array(header.utf8)
+        let scheme = Array("bearer".utf8)
+        guard bytes.count > scheme.count, bytes[scheme.count] == 0x20 else { return nil }
+        for i in 0..<scheme.count where bytes[i] | 0x20 != scheme[i] { return nil }
+        let token = bytes[(scheme.count + 1)...].drop(while: { $0 == 0x20 })
+        let trimmed = token.reversed().drop(while: { $0 == 0x20 }).reversed()
+        return trimmed.isEmpty ? nil : String(decoding: trimmed, as: UTF8.self)
     }
 
     /// The role an HTTP request needs.
@@ -71,8 +115,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         let header = request.headers[.authorization]
-        let token = header.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-        guard let token, auth.tokens[token] != nil else {
+        let token = header.flatMap(Authenticator.bearerToken)
+        guard let token, auth.roles(of: token) != nil else {
             throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer TOKEN (a token from the daemon's tokens file)")
         }
         guard auth.allows(token, role) else {

@@ -14,9 +14,9 @@ import UnixSignals
 /// `gridcarbon serve`: the engine host, TCP ingest and the HTTP API under one service group, with
 /// graceful shutdown on SIGTERM/SIGINT (stop input, make accepted data durable, flush, exit 0).
 public enum Daemon {
-    /// Whether an address is loopback (127.0.0.0/8, ::1, localhost).
+    /// Whether an address is loopback: every address it resolves to is (``Loopback``).
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        Loopback.contains(host)
     }
 
     /// Starts everything and runs until a shutdown signal. `onReady` gets the bound ports.
@@ -69,6 +69,7 @@ public enum Daemon {
         host.onProvinceToday = { metrics.provinceToday($0) }
         let readyFlag = ReadyFlag()
         let tcp = mergeFeeder != nil ? nil : TCPIngestService(host: host, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
+                                   readTimeout: configuration.readTimeout, maxConnections: configuration.maxConnections,
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
         let router = HTTPAPI.router(host: host, metrics: metrics, auth: auth, ready: { readyFlag.ready })
         AlertRoutes.add(to: router, hub: hub, keepAlive: configuration.alertDelivery.keepAlive)

@@ -27,21 +27,8 @@ extension ServeConfiguration {
             }
             fsync = .interval(d)
         }
-        if let t = given(.idleTimeout) {
-            guard let d = DurationFormat.parse(t) else { throw ConfigurationError(.badValue, message: "idle-timeout '\(t)' is not a duration such as 60s") }
-            idleTimeout = d
-        }
-        if let v = given(.checkpointBytes).flatMap({ Int64($0) }) {
-            guard v > 0 else { throw ConfigurationError(.badValue, message: "checkpoint-bytes must be positive") }
-            checkpointBytes = v
-        }
-        if let v = given(.walSegmentBytes).flatMap({ Int($0) }) {
-            guard v >= 4096 else { throw ConfigurationError(.badValue, message: "wal-segment-bytes must be at least 4096") }
-            walSegmentBytes = v
-        }
         alertDelivery = try AlertDeliveryConfiguration(file: file, webhooks: webhooks, alertmanager: flags[.alertmanagerURL])
-        if let v = file.string(.maxLineBytes) { maxLineBytes = Int(v) ?? maxLineBytes }
-        if let v = file.string(.maxBodyBytes) { maxBodyBytes = Int(v) ?? maxBodyBytes }
+        try readLimits(file: file, flags: flags)
     }
 
     /// `HOST:PORT` (`[::1]:8080`; an empty host is 127.0.0.1).

@@ -33,6 +33,10 @@ public struct ServeConfiguration: Sendable {
     /// A checkpoint of the engine is written after this much log (and at shutdown); older log
     /// segments are then removed.
     public var checkpointBytes: Int64 = 256 * 1024 * 1024
+    /// A TCP connection that sends nothing for this long is closed.
+    public var readTimeout: Micros = 5 * Time.microsPerMinute
+    /// TCP connections open at once; beyond, one error line and close.
+    public var maxConnections = 1024
     /// How alert events reach subscribers: Server-Sent Events keep-alive, webhooks, Alertmanager.
     public var alertDelivery = AlertDeliveryConfiguration()
 

@@ -28,7 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
           curl -N -H 'Last-Event-ID: 41' http://127.0.0.1:8080/v1/alerts/stream
 
         Off loopback every endpoint but /healthz needs a bearer token: give --tokens FILE with lines \
-        `ROLE[,ROLE] TOKEN` (roles ingest, read, admin); TCP clients send `!auth TOKEN` first.
+        `ROLE[,ROLE] TOKEN` (roles ingest, read, admin); TCP clients send `!auth TOKEN` first. A TCP \
+        client that shuts its sending side after `!sync` still gets the answer.
 
         Scale-out on NATS JetStream (docs/scale-out.md): records go into the stream with \
         `gridcarbon publish`; workers run the engine per partition and a merger writes the files:
@@ -63,10 +64,22 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout: String?
 
     @Option(name: .customLong("checkpoint-bytes"), help: ArgumentHelp("Write an engine checkpoint after this many bytes of log, then drop older log segments. (default: 268435456)", valueName: "n"))
-    var checkpointBytes: Int64?
+    var checkpointBytes: String?
 
-    @Option(name: .customLong("wal-segment-bytes"), help: ArgumentHelp("Write-ahead log segment size. (default: 67108864)", valueName: "n"))
-    var walSegmentBytes: Int?
+    @Option(name: .customLong("wal-segment-bytes"), help: ArgumentHelp("Write-ahead log segment size, 4096 to 4294967296. (default: 67108864)", valueName: "n"))
+    var walSegmentBytes: String?
+
+    @Option(name: .customLong("max-line-bytes"), help: ArgumentHelp("Longest line accepted over TCP and HTTP, 256 to 16777216. (default: 65536)", valueName: "n"))
+    var maxLineBytes: String?
+
+    @Option(name: .customLong("max-body-bytes"), help: ArgumentHelp("Largest HTTP request body, also after decompression. (default: 268435456)", valueName: "n"))
+    var maxBodyBytes: String?
+
+    @Option(name: .customLong("read-timeout"), help: ArgumentHelp("Close a TCP connection that sends nothing for this long, 1s to 1d. (default: 5m)", valueName: "duration"))
+    var readTimeout: String?
+
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp("TCP connections open at once; beyond, one error line and close. (default: 1024)", valueName: "n"))
+    var maxConnections: String?
 
     @Option(name: .customLong("webhook"), help: ArgumentHelp("POST every alert event to this URL, in order, retried until accepted (repeatable; adds to the config's alerts.webhooks).", valueName: "url"))
     var webhooks: [String] = []
@@ -119,8 +132,9 @@ struct ServeCommand: AsyncParsableCommand {
         var flags = engine.flags
         let given: [(ConfigKey, String?)] = [
             (.registry, registry), (.data, data), (.tcp, tcp), (.http, http), (.fsync, fsync), (.idleTimeout, idleTimeout),
-            (.checkpointBytes, checkpointBytes.map { String($0) }), (.walSegmentBytes, walSegmentBytes.map { String($0) }),
+            (.checkpointBytes, checkpointBytes), (.walSegmentBytes, walSegmentBytes),
             (.alertmanagerURL, alertmanager),
+            (.maxLineBytes, maxLineBytes), (.maxBodyBytes, maxBodyBytes), (.readTimeout, readTimeout), (.maxConnections, maxConnections),
         ]
         for (k, v) in given { if let v { flags[k] = v } }
         var config = try ServeConfiguration(file: file, flags: flags, webhooks: webhooks)

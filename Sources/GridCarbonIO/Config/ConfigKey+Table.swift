@@ -24,10 +24,12 @@ extension ConfigKey {
     public static let tokens = ConfigKey("tokens", "Bearer tokens file (ROLE[,ROLE] TOKEN per line); required off loopback.", flag: "tokens")
     public static let fsync = ConfigKey("fsync", "Write-ahead log fsync: batch, interval:DURATION, or never.", default: "batch", flag: "fsync")
     public static let idleTimeout = ConfigKey("idle_timeout", "Wall time without meter records after which the watermark follows the clock.", default: "60s", flag: "idle-timeout")
-    public static let maxLineBytes = ConfigKey("max_line_bytes", "Longest line accepted over TCP and HTTP, in bytes.", default: "65536")
-    public static let maxBodyBytes = ConfigKey("max_body_bytes", "Largest HTTP request body, in bytes (after decompression as well).", default: "268435456")
-    public static let checkpointBytes = ConfigKey("checkpoint_bytes", "An engine checkpoint after this many bytes of log; older segments are then dropped.", default: "268435456", flag: "checkpoint-bytes")
-    public static let walSegmentBytes = ConfigKey("wal_segment_bytes", "Write-ahead log segment size, at least 4096.", default: "67108864", flag: "wal-segment-bytes")
+    public static let maxLineBytes = ConfigKey("max_line_bytes", "Longest line accepted over TCP and HTTP, in bytes (256 to 16777216).", default: "65536", flag: "max-line-bytes")
+    public static let maxBodyBytes = ConfigKey("max_body_bytes", "Largest HTTP request body, in bytes (after decompression as well).", default: "268435456", flag: "max-body-bytes")
+    public static let checkpointBytes = ConfigKey("checkpoint_bytes", "An engine checkpoint after this many bytes of log (1 to 2^40); older segments are then dropped.", default: "268435456", flag: "checkpoint-bytes")
+    public static let walSegmentBytes = ConfigKey("wal_segment_bytes", "Write-ahead log segment size (4096 to 4294967296).", default: "67108864", flag: "wal-segment-bytes")
+    public static let readTimeout = ConfigKey("read_timeout", "A TCP connection that sends nothing for this long is closed (1s to 1d).", default: "5m", flag: "read-timeout")
+    public static let maxConnections = ConfigKey("max_connections", "TCP connections open at once; beyond, one error line and close (1 to 65536).", default: "1024", flag: "max-connections")
 
     // MARK: Alerts (§5)
     public static let alerts = ConfigKey("alerts", "Alert rules, budgets and their delivery (an object).")
@@ -63,5 +65,6 @@ extension ConfigKey {
         alerts, alertRules, alertBudgets, alertWebhooks, alertWebhookToken, alertmanager, alertmanagerURL, alertmanagerResend, alertKeepAlive,
         ruleName, ruleKind, ruleSeverity, ruleLevel, ruleKey, ruleWindow, ruleThreshold, ruleHysteresis, ruleWarnRatio,
         rulePeriod, ruleLookback, ruleSilentAfter, ruleMaxAnomalyRate,
+        readTimeout, maxConnections,
     ]
 }

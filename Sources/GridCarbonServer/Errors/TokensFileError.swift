@@ -1,7 +1,7 @@
 import GridCarbonModel
 
 /// A bearer-tokens file that cannot be used (``Authenticator/load(path:required:)``), naming the
-/// line. It is data the daemon reads, like the registry: exit status 1.
+/// line, or why it cannot be read. It is how the daemon is configured: exit status 2.
 public struct TokensFileError: CategorizedError {
     /// What is wrong with the line; extended with static members.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -10,6 +10,8 @@ public struct TokensFileError: CategorizedError {
         private init(_ name: String) { self.name = name }
         public var description: String { name }
 
+        /// Missing or unreadable.
+        public static let unreadable = Code("unreadable")
         /// Not `ROLE[,ROLE] TOKEN`.
         public static let badLine = Code("badLine")
         /// A role other than ingest, read, admin.
@@ -37,5 +39,5 @@ public struct TokensFileError: CategorizedError {
 
     /// `path: message`.
     public var description: String { "\(path): \(message)" }
-    public var category: FailureCategory { .badInput }
+    public var category: FailureCategory { .badConfiguration }
 }

@@ -37,6 +37,7 @@ public enum GatewayDaemon {
         let sink = GatewaySink(forwarder: forwarder)
         let readyFlag = ReadyFlag()
         let tcp = TCPIngestService(host: sink, address: configuration.tcpHost, port: configuration.tcpPort, maxLineBytes: configuration.maxLineBytes,
+                                   readTimeout: configuration.readTimeout, maxConnections: configuration.maxConnections,
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
         let router = Router()
         router.add(middleware: AuthMiddleware(auth: auth))
