@@ -42,6 +42,7 @@ extension ServeConfiguration {
         alertDelivery = try AlertDeliveryConfiguration(file: file, webhooks: webhooks, alertmanager: flags[.alertmanagerURL])
         if let v = file.string(.maxLineBytes) { maxLineBytes = Int(v) ?? maxLineBytes }
         if let v = file.string(.maxBodyBytes) { maxBodyBytes = Int(v) ?? maxBodyBytes }
+        load = try LoadBounds(file: file)
     }
 
     /// `HOST:PORT` (`[::1]:8080`; an empty host is 127.0.0.1).

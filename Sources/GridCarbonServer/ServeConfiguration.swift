@@ -35,6 +35,8 @@ public struct ServeConfiguration: Sendable {
     public var checkpointBytes: Int64 = 256 * 1024 * 1024
     /// How alert events reach subscribers: Server-Sent Events keep-alive, webhooks, Alertmanager.
     public var alertDelivery = AlertDeliveryConfiguration()
+    /// Bounds on load: HTTP requests at once, bytes queued for the engine, slow HTTP clients.
+    public var load = LoadBounds()
 
     /// Alert rules and budgets (§5).
     public var alerts = AlertSettings()

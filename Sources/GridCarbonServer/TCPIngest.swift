@@ -100,6 +100,8 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     var submitted = 0
     var completed = 0
     var readPending = false
+    /// Waiting for room in the engine queue (TCPIngest+Backpressure).
+    var parked = false
     var authorized: Bool
     /// Counts since the last `!sync`, and the syncs waiting for their batches.
     var taken = 0, refused = 0
@@ -140,7 +142,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if inflight < maxInflight && !failed { context.read() } else { readPending = true }
+        if mayRead(context: context) { context.read() } else { readPending = true }
     }
 
     /// Takes every whole line out of `carry`: data lines become batches, `!` lines are commands,
@@ -228,7 +230,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         answerSyncs(context: context)
-        if readPending && inflight < maxInflight && !failed {
+        if readPending && mayRead(context: context) {
             readPending = false
             context.read()
         }

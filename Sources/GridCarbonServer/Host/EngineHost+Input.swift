@@ -5,8 +5,12 @@ extension EngineHost {
     /// Submits whole lines (`lines` must end with a newline). `done` runs once the batch is durable,
     /// or with the error that means it is not. Call from any thread; the work happens on the
     /// queue, in submission order.
+    /// The batch counts toward ``gate`` until it is applied.
     public func submit(_ lines: [UInt8], source: String, capture: Int = 0, done: @escaping @Sendable (Result<BatchOutcome, any Error>) -> Void) {
+        let bytes = lines.count
+        gate.added(bytes)
         queue.async {
+            defer { self.gate.removed(bytes) }
             do {
                 let now = self.clock.now()
                 let before = self.engine.counts
