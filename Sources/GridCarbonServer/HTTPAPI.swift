@@ -42,6 +42,7 @@ public enum HTTPAPI {
         router.get("/metrics") { _, _ -> Response in
             let wal = host.walBytes
             metrics.walBytes.record(wal)
+            metrics.recordEngineQueue(host.gate)
             let (w, meters, open) = await host.read { ($0.watermark, $0.registry.liveCount, $0.openSlots) }
             metrics.meters.record(meters)
             metrics.openSlots.record(open)

@@ -123,5 +123,12 @@ struct HTTPLimitsDaemonTests {
         }
         #expect(failures.value == 0)
         #expect(counted.value == 6 * perProducer)
+        // The producers did wait for the engine (the queue was at its bound), and nothing is queued now.
+        let metrics = try d.http("GET", "/metrics").body
+        func value(_ name: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect((value("gridcarbon_engine_queue_waits") ?? 0) > 0, "\(metrics)")
+        #expect(value("gridcarbon_engine_queue_bytes") == 0)
     }
 }

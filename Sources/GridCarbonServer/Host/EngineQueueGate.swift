@@ -12,6 +12,7 @@ public final class EngineQueueGate: Sendable {
 
     struct State {
         var queued = 0
+        var waits = 0
         var waiters: [@Sendable () -> Void] = []
     }
 
@@ -21,6 +22,9 @@ public final class EngineQueueGate: Sendable {
 
     /// Bytes handed to the engine and not yet applied.
     public var queuedBytes: Int { state.withLockedValue { $0.queued } }
+
+    /// How many times a producer waited for room (metrics).
+    public var waits: Int { state.withLockedValue { $0.waits } }
 
     /// Counts `bytes` in (a batch handed to the engine).
     public func added(_ bytes: Int) {
@@ -45,6 +49,7 @@ public final class EngineQueueGate: Sendable {
         state.withLockedValue { s in
             guard s.queued >= limit else { return false }
             s.waiters.append(wake)
+            s.waits += 1
             return true
         }
     }
