@@ -185,6 +185,9 @@ def main():
         print(f"overload-test: answers: taken {taken}, rejected {rejected}; daemon counters: {counters}")
         print(f"overload-test: peak RSS {peak / 1024:.1f} MiB over {samples} samples (bound {a.rss_bound_mib} MiB); "
               f"late {counters.get('late', 0)} ({100.0 * counters.get('late', 0) / max(1, sent):.2f} %)")
+        http_sent = sum(g[1] for g in got if g[0] == "http"); http_late = sum(g[4] for g in got if g[0] == "http")
+        print(f"overload-test: late by path: HTTP {http_late} of {http_sent} lines, TCP {counters.get('late', 0) - http_late} of {sent - http_sent} "
+              f"(a producer further behind the fastest than the reorder window {a.reorder_window} sends late lines)")
         fails = list(errors)
         if taken + rejected != sent:
             fails.append(f"answers cover {taken + rejected} lines, {sent} were sent")
