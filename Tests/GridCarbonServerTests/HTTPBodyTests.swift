@@ -121,4 +121,51 @@ struct HTTPBodyTests {
         #expect(try d.http("POST", "/v1/records", body: Array(Self.reading(0).utf8)).body.contains("\"accepted\":1,"))
         #expect(try d.http("POST", "/v1/records", body: [1], headers: ["Content-Encoding": "br"]).status == 415)
     }
+
+    /// However the body's bytes are split on arrival, the pieces are the same: whole lines in
+    /// order, each over-long line once by its first 256 bytes, body line numbers.
+    @Test func piecesDoNotDependOnHowTheBodyArrives() {
+        var body: [UInt8] = []
+        var expected: [String] = []
+        for i in 0..<300 {
+            if i % 50 == 7 {
+                let long = "L\(i)," + String(repeating: "x", count: 3000)
+                body += Array((long + "\n").utf8)
+                expected.append("too long \(i + 1): " + String(long.prefix(256)))
+            } else {
+                body += Array("r,M\(i),\(i)\n".utf8)
+                expected.append("line \(i + 1): r,M\(i),\(i)")
+            }
+        }
+        body += Array("last-without-newline".utf8)
+        expected.append("line 301: last-without-newline")
+        for size in [1, 2, 7, 255, 256, 257, 1000, 4096, body.count] {
+            var lines = HTTPBodyLines(maxLineBytes: 1000, batchBytes: 512)
+            var got: [String] = []
+            func collect() {
+                for piece in lines.take() {
+                    switch piece {
+                    case .lines(let bytes, let first, let count):
+                        #expect(bytes.last == 0x0A)
+                        let split = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
+                        #expect(Int64(split.count) == count)
+                        for (k, l) in split.enumerated() { got.append("line \(first + Int64(k)): " + String(decoding: l, as: UTF8.self)) }
+                    case .tooLong(let prefix, let line):
+                        #expect(prefix.count == 257 && prefix.last == 0x0A)
+                        got.append("too long \(line): " + String(decoding: prefix.dropLast(), as: UTF8.self))
+                    }
+                }
+            }
+            var at = 0
+            while at < body.count {
+                let end = min(body.count, at + size)
+                body[at..<end].withUnsafeBytes { lines.feed($0) }
+                collect()
+                at = end
+            }
+            lines.finish()
+            collect()
+            #expect(got == expected, "chunks of \(size)")
+        }
+    }
 }

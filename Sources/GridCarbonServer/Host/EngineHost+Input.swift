@@ -10,7 +10,10 @@ extension EngineHost {
         let bytes = lines.count
         gate.added(bytes)
         queue.async {
-            defer { self.gate.removed(bytes) }
+            // Counted out once applied, before the outcome is handed on (a client that has its
+            // answer sees the bytes gone), or on failure.
+            var queued = true
+            defer { if queued { self.gate.removed(bytes) } }
             do {
                 let now = self.clock.now()
                 let before = self.engine.counts
@@ -43,6 +46,8 @@ extension EngineHost {
                 self.checkpointIfDue()
                 self.queueAlerts(lsn)
                 let result = outcome
+                queued = false
+                self.gate.removed(bytes)
                 self.wal.whenDurable(lsn) { done($0.map { result }.mapError { $0 }) }
             } catch {
                 self.sink.capture = 0
