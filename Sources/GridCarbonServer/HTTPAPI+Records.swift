@@ -59,17 +59,10 @@ enum RecordsBody {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
             throw HTTPBodyDecoder.tooLarge(limits.maxBodyBytes)
         }
-        let clock = HTTPBodyClock(allowance: limits.idleTimeout)
         let taken = NIOLockedValueBox<Int64>(0)
         do {
-            return try await withThrowingTaskGroup(of: BatchOutcome?.self) { group in
-                group.addTask { try await read(request, sink: sink, limits: limits, clock: clock, taken: taken) }
-                group.addTask { try await clock.watch(); return nil }
-                defer { group.cancelAll() }
-                while let result = try await group.next() {
-                    if let result { return result }
-                }
-                throw CancellationError()
+            return try await HTTPBodyClock.bounding(limits.idleTimeout) { clock in
+                try await read(request, sink: sink, limits: limits, clock: clock, taken: taken)
             }
         } catch var e as APIError {
             let n = taken.withLockedValue { $0 }

@@ -64,7 +64,7 @@ public enum HTTPAPI {
         // The meter registry, whole-file replace (§2.1, role admin): validated first, a bad file is
         // a 400 naming the line and changes nothing; answered once the reload is durable.
         router.post("/v1/registry") { request, _ -> Response in
-            let body = try await readBody(request, limit: config.maxBodyBytes)
+            let body = try await readBody(request, limit: config.maxBodyBytes, idleTimeout: config.load.httpIdleTimeout)
             let change: RegistryChange
             do {
                 change = try await host.replaceRegistry(csv: body, origin: "registry")
@@ -205,17 +205,26 @@ public enum HTTPAPI {
     }
 
     /// Reads a whole request body up to `limit` bytes (received and decoded), decoding
-    /// `Content-Encoding: zstd|gzip` as it arrives and stopping at the limit (413).
-    static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+    /// `Content-Encoding: zstd|gzip` as it arrives and stopping at the limit (413); a client
+    /// slower than the `http_idle_timeout` bound is cut off (408).
+    static func readBody(_ request: Request, limit: Int, idleTimeout: Micros) async throws -> [UInt8] {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw HTTPBodyDecoder.tooLarge(limit)
         }
-        let decoder = try HTTPBodyDecoder(encoding: request.headers[.contentEncoding], limit: limit)
-        var out: [UInt8] = []
-        for try await piece in request.body {
-            try decoder.feed(piece) { out.append(contentsOf: $0) }
+        return try await HTTPBodyClock.bounding(idleTimeout) { clock in
+            let decoder = try HTTPBodyDecoder(encoding: request.headers[.contentEncoding], limit: limit)
+            var out: [UInt8] = []
+            var body = request.body.makeAsyncIterator()
+            while true {
+                clock.waiting()
+                let piece = try await body.next()
+                clock.received(piece?.readableBytes ?? 0)
+                guard let piece else { break }
+                try Task.checkCancellation()
+                try decoder.feed(piece) { out.append(contentsOf: $0) }
+            }
+            try decoder.finish()
+            return out
         }
-        try decoder.finish()
-        return out
     }
 }

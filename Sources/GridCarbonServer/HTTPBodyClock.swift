@@ -51,4 +51,19 @@ final class HTTPBodyClock: Sendable {
             }
         }
     }
+
+    /// Runs `read` (which reports its waits to the clock) against the bound: 408 `slow_client`
+    /// once the client is overdue, `read` cancelled.
+    static func bounding<T: Sendable>(_ allowance: Micros, _ read: @escaping @Sendable (HTTPBodyClock) async throws -> T) async throws -> T {
+        let clock = HTTPBodyClock(allowance: allowance)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await read(clock) }
+            group.addTask { try await clock.watch(); return nil }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw CancellationError()
+        }
+    }
 }

@@ -53,17 +53,19 @@ struct HTTPLimitsDaemonTests {
     @Test func aBodyOfOneByteASecondIsCutOff() throws {
         let (d, dir) = try daemon("slowbody", config: #"{"http_idle_timeout": "2s"}"#)
         defer { d.stop(); try? FileManager.default.removeItem(atPath: dir) }
-        let slow = try RawHTTP(port: d.httpPort)
-        #expect(slow.send(RawHTTP.head("POST", "/v1/records", length: 1000)))
-        var sent = 0
-        // One byte a second until the daemon answers (at most 30 s: the test fails then).
-        while sent < 30 && !slow.readable(within: 1000) {
-            slow.send("r")
-            sent += 1
+        for path in ["/v1/records", "/v1/registry"] {
+            let slow = try RawHTTP(port: d.httpPort)
+            #expect(slow.send(RawHTTP.head("POST", path, length: 1000)))
+            var sent = 0
+            // One byte a second until the daemon answers (at most 30 s: the test fails then).
+            while sent < 30 && !slow.readable(within: 1000) {
+                slow.send("r")
+                sent += 1
+            }
+            let answer = slow.readToEnd()
+            #expect(RawHTTP.status(answer) == 408, "\(path) after \(sent) bytes: \(answer)")
+            #expect(answer.contains("\"error\":\"slow_client\""), "\(path): \(answer)")
         }
-        let answer = slow.readToEnd()
-        #expect(RawHTTP.status(answer) == 408, "after \(sent) bytes: \(answer)")
-        #expect(answer.contains("\"error\":\"slow_client\""), "\(answer)")
         // The daemon closed the connection after the answer (readToEnd saw its end) and still serves.
         #expect(try d.http("POST", "/v1/records", body: Array("r,M1,2026-11-18T10:00:00+08:00,1000\n".utf8)).status == 200)
     }
