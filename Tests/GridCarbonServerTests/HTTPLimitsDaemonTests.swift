@@ -84,7 +84,39 @@ struct HTTPLimitsDaemonTests {
         // Closed, possibly after an answer; never a request taken.
         let rest = slow.readToEnd()
         #expect(rest.isEmpty || [400, 408].contains(RawHTTP.status(rest)), "\(rest)")
-        #expect(try d.http("GET", "/healthz").status == 200)
+        // A keep-alive connection idle after its answer is closed too.
+        let idle = try RawHTTP(port: d.httpPort)
+        #expect(idle.send(RawHTTP.head("GET", "/healthz", length: 0)))
+        var waited = 0
+        var seen = ""
+        while waited < 30 {
+            if idle.readable(within: 1000) {
+                var buf = [UInt8](repeating: 0, count: 4096)
+                let n = recv(idle.client.fd, &buf, buf.count, 0)
+                if n <= 0 { break }
+                seen += String(decoding: buf[0..<n], as: UTF8.self)
+            } else {
+                waited += 1
+            }
+        }
+        #expect(RawHTTP.status(seen) == 200 && waited < 30, "keep-alive connection not closed: \(seen)")
+    }
+
+    /// The timeout bounds the client, not the daemon: a body whose pieces take the daemon longer
+    /// than `http_idle_timeout` to store is taken whole.
+    @Test func storingLongerThanTheTimeoutIsNotCutOff() throws {
+        let (d, dir) = try daemon("longstore", config: #"{"http_idle_timeout": "100ms"}"#)
+        defer { d.stop(); try? FileManager.default.removeItem(atPath: dir) }
+        let n = 200_000
+        var body: [UInt8] = []
+        for i in 0..<n {
+            let m = i % 60, h = 8 + (i / 60) % 12
+            body += Array("r,M\(1 + i % 3),2026-11-18T\(h < 10 ? "0" : "")\(h):\(m < 10 ? "0" : "")\(m):00+08:00,\(1000 + i)\n".utf8)
+        }
+        let r = try d.http("POST", "/v1/records", body: body)
+        #expect(r.status == 200, "\(r.body)")
+        let counts = r.body.split(separator: ",").prefix(4).compactMap { Int($0.split(separator: ":").last ?? "") }
+        #expect(counts.reduce(0, +) == n, "\(r.body.prefix(300))")
     }
 
     /// With the smallest engine queue, TCP and HTTP producers at once are slowed, not failed: every
