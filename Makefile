@@ -25,6 +25,7 @@ test: deps
 	python3 -m pytest -q scripts/test_reference.py
 	bash scripts/e2e-duckdb.sh .build/debug/gridcarbon
 	python3 scripts/crash-test.py --kills 3 --meters 300 --bin .build/debug/gridcarbon
+	python3 scripts/overload-test.py --seconds 20 --bin .build/debug/gridcarbon
 	python3 scripts/scale-out-test.py --partitions 1,2,4 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
 	python3 scripts/scale-out-test.py --partitions 2 --cluster --kills 3 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
 	python3 scripts/scale-out-test.py --partitions 2 --gateway --kills 3 --meters 200 --chunks 6 --bin .build/debug/gridcarbon

@@ -73,7 +73,7 @@ public enum Daemon {
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
         let router = HTTPAPI.router(host: host, metrics: metrics, auth: auth, ready: { readyFlag.ready })
         AlertRoutes.add(to: router, hub: hub, keepAlive: configuration.alertDelivery.keepAlive)
-        let app = Application(router: router, configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridcarbon"),
+        let app = Application(router: router, server: HTTPAPI.server(configuration.load), configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridcarbon"),
                               onServerRunning: { channel in
                                   readyFlag.httpPort = channel.localAddress?.port ?? configuration.httpPort
                                   readyFlag.httpRunning = true

@@ -1,4 +1,3 @@
-import CompressNIO
 import GridCarbonEngine
 import GridCarbonIO
 import GridCarbonModel
@@ -36,12 +35,14 @@ public enum HTTPAPI {
         let config = host.configuration
         let zone = config.engine.zone
         let formatter = TimeFormatter(zone: zone)
+        router.add(middleware: InFlightLimitMiddleware(limit: config.load.maxHTTPRequests))
         router.add(middleware: AuthMiddleware(auth: auth))
 
         addHealth(to: router, ready: ready)
         router.get("/metrics") { _, _ -> Response in
             let wal = host.walBytes
             metrics.walBytes.record(wal)
+            metrics.recordEngineQueue(host.gate)
             let (w, meters, open) = await host.read { ($0.watermark, $0.registry.liveCount, $0.openSlots) }
             metrics.meters.record(meters)
             metrics.openSlots.record(open)
@@ -58,12 +59,12 @@ public enum HTTPAPI {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
         }
 
-        addRecords(to: router, sink: host, maxBodyBytes: config.maxBodyBytes)
+        addRecords(to: router, sink: host, limits: HTTPBodyLimits(config))
 
         // The meter registry, whole-file replace (§2.1, role admin): validated first, a bad file is
         // a 400 naming the line and changes nothing; answered once the reload is durable.
         router.post("/v1/registry") { request, _ -> Response in
-            let body = try await readBody(request, limit: config.maxBodyBytes)
+            let body = try await readBody(request, limit: config.maxBodyBytes, idleTimeout: config.load.httpIdleTimeout)
             let change: RegistryChange
             do {
                 change = try await host.replaceRegistry(csv: body, origin: "registry")
@@ -203,79 +204,27 @@ public enum HTTPAPI {
         }
     }
 
-    /// `POST /v1/records` (§6): the body's lines to `sink`, answered with the counts and the first
-    /// rejections once the sink has made them durable. A gateway that could not get them stored
-    /// answers 503 `not_stored`: nothing of the body is known stored, send it again.
-    static func addRecords(to router: Router<BasicRequestContext>, sink: any IngestSink, maxBodyBytes: Int) {
-        router.post("/v1/records") { request, _ -> Response in
-            let body = try await readBody(request, limit: maxBodyBytes)
-            var lines = body
-            if let last = lines.last, last != 0x0A { lines.append(0x0A) }
-            let source = "http"
-            let outcome: BatchOutcome
-            do {
-                outcome = try await sink.submit(lines, source: source, client: nil, capture: 10)
-            } catch let e as ForwardError {
-                // A gateway whose stream did not store the lines: send them again (here or elsewhere).
-                throw APIError(.serviceUnavailable, "not_stored", e.message)
-            }
-            var out: [UInt8] = [0x7B]
-            for (k, v) in [("accepted", outcome.counts.accepted), ("duplicate", outcome.counts.duplicate), ("rejected", outcome.counts.rejected), ("late", outcome.counts.late)] {
-                JSONBytes.appendKey(k, to: &out); NumberFormat.appendInt(v, &out); out.append(0x2C)
-            }
-            JSONBytes.appendKey("rejections", to: &out); out.append(0x5B)
-            for (i, r) in outcome.rejections.enumerated() {
-                if i > 0 { out.append(0x2C) }
-                out.append(0x7B)
-                JSONBytes.appendKey("line", to: &out); NumberFormat.appendInt(Int(r.line), &out); out.append(0x2C)
-                JSONBytes.appendKey("reason", to: &out); JSONBytes.appendString(r.reason, to: &out); out.append(0x2C)
-                JSONBytes.appendKey("text", to: &out); JSONBytes.appendString(r.text, to: &out)
-                out.append(0x7D)
-            }
-            out.append(contentsOf: [0x5D, 0x7D, 0x0A])
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+    /// Reads a whole request body up to `limit` bytes (received and decoded), decoding
+    /// `Content-Encoding: zstd|gzip` as it arrives and stopping at the limit (413); a client
+    /// slower than the `http_idle_timeout` bound is cut off (408).
+    static func readBody(_ request: Request, limit: Int, idleTimeout: Micros) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw HTTPBodyDecoder.tooLarge(limit)
         }
-    }
-
-    /// Reads a request body up to `limit` bytes, decompressing `Content-Encoding: zstd|gzip`.
-    static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
-        let raw: ByteBuffer
-        do { raw = try await request.body.collect(upTo: limit) } catch {
-            throw APIError(.contentTooLarge, "body_too_large", "request body larger than \(limit) bytes")
-        }
-        let encoding = request.headers[.contentEncoding]?.lowercased() ?? "identity"
-        switch encoding {
-        case "identity", "":
-            return Array(buffer: raw)
-        case "zstd":
-            let d = ZstdDecompressor()
+        return try await HTTPBodyClock.bounding(idleTimeout) { clock in
+            let decoder = try HTTPBodyDecoder(encoding: request.headers[.contentEncoding], limit: limit)
             var out: [UInt8] = []
-            var tooLarge = false
-            do {
-                try raw.withUnsafeReadableBytes { p in
-                    try d.feed(p) { chunk in
-                        if out.count + chunk.count > limit { tooLarge = true; return }
-                        out.append(contentsOf: chunk)
-                    }
-                }
-                try d.finish()
-            } catch {
-                throw APIError(.badRequest, "bad_encoding", "body is not valid zstd")
+            var body = request.body.makeAsyncIterator()
+            while true {
+                clock.waiting()
+                let piece = try await body.next()
+                clock.received(piece?.readableBytes ?? 0)
+                guard let piece else { break }
+                try Task.checkCancellation()
+                try decoder.feed(piece) { out.append(contentsOf: $0) }
             }
-            if tooLarge { throw APIError(.contentTooLarge, "body_too_large", "decompressed body larger than \(limit) bytes") }
+            try decoder.finish()
             return out
-        case "gzip":
-            var buffer = raw
-            do {
-                let out = try buffer.decompress(with: .gzip(), maxSize: limit)
-                return Array(buffer: out)
-            } catch let e as CompressNIOError where e == .bufferOverflow {
-                throw APIError(.contentTooLarge, "body_too_large", "decompressed body larger than \(limit) bytes")
-            } catch {
-                throw APIError(.badRequest, "bad_encoding", "body is not valid gzip")
-            }
-        default:
-            throw APIError(.unsupportedMediaType, "bad_encoding", "Content-Encoding must be zstd, gzip or identity")
         }
     }
 }

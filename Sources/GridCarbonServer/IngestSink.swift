@@ -15,9 +15,14 @@ public protocol IngestSink: AnyObject, Sendable {
 
     /// The connection `client` closed.
     func clientClosed(_ client: UInt64)
+
+    /// The bound on bytes queued for the engine that producers wait on (nil: none).
+    var queueGate: EngineQueueGate? { get }
 }
 
 extension IngestSink {
+    public var queueGate: EngineQueueGate? { nil }
+
     /// Async form of ``submit(_:source:client:capture:done:)``.
     public func submit(_ lines: [UInt8], source: String, client: UInt64? = nil, capture: Int = 0) async throws -> BatchOutcome {
         try await withCheckedThrowingContinuation { c in

@@ -49,6 +49,8 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     var submitted = 0
     var completed = 0
     var readPending = false
+    /// Waiting for room in the engine queue (TCPIngest+Backpressure).
+    var parked = false
     var authorized: Bool
     /// Counts since the last `!sync`.
     var taken = 0, refused = 0
@@ -118,7 +120,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelReadComplete(context: ChannelHandlerContext) {
         if failed { if !closing { context.read() }; return }
         if inputClosed { return }
-        if inflight < maxInflight { context.read() } else { readPending = true }
+        if mayRead(context: context) { context.read() } else { readPending = true }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -243,7 +245,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         answerSyncs(context: context)
-        if readPending && inflight < maxInflight && !inputClosed {
+        if readPending && !inputClosed && mayRead(context: context) {
             readPending = false
             context.read()
         }

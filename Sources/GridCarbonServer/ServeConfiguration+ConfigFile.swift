@@ -29,6 +29,7 @@ extension ServeConfiguration {
         }
         alertDelivery = try AlertDeliveryConfiguration(file: file, webhooks: webhooks, alertmanager: flags[.alertmanagerURL])
         try readLimits(file: file, flags: flags)
+        load = try LoadBounds(file: file)
     }
 
     /// `HOST:PORT` (`[::1]:8080`; an empty host is 127.0.0.1).

@@ -39,6 +39,8 @@ public struct ServeConfiguration: Sendable {
     public var maxConnections = 1024
     /// How alert events reach subscribers: Server-Sent Events keep-alive, webhooks, Alertmanager.
     public var alertDelivery = AlertDeliveryConfiguration()
+    /// Bounds on load: HTTP requests at once, bytes queued for the engine, slow HTTP clients.
+    public var load = LoadBounds()
 
     /// Alert rules and budgets (§5).
     public var alerts = AlertSettings()

@@ -10,7 +10,7 @@ import Testing
 
     @Test func unknownKeysAreRefusedFromTheOneList() throws {
         let known = ConfigKey.names(in: [])
-        #expect(known.contains("zone") && known.contains("alerts") && known.contains("wal_segment_bytes") && known.count == 25)
+        #expect(known.contains("zone") && known.contains("alerts") && known.contains("wal_segment_bytes") && known.count == 28)
         #expect(ConfigKey.names(in: ["alerts"]) == ["rules", "budgets", "webhooks", "webhook_token", "alertmanager", "keep_alive"])
         #expect(ConfigKey.names(in: ["alerts", "alertmanager"]) == ["url", "resend"])
         #expect(ConfigKey.ruleFields.contains("threshold") && ConfigKey.ruleFields.count == 13)

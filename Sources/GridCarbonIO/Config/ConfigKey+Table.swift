@@ -57,6 +57,11 @@ extension ConfigKey {
     public static let ruleSilentAfter = ConfigKey("alerts.rules[].silent_after", "Data quality: a meter is silent once it has sent nothing for this long (event time).", default: "1h")
     public static let ruleMaxAnomalyRate = ConfigKey("alerts.rules[].max_anomaly_rate", "Data quality: fire when anomalies per register reading in a province's window exceed this.")
 
+    // MARK: Load bounds (§6)
+    public static let maxHTTPRequests = ConfigKey("max_http_requests", "HTTP requests handled at once; beyond it 503 overloaded with Retry-After: 1.", default: "64")
+    public static let engineQueueBytes = ConfigKey("engine_queue_bytes", "Bytes of lines queued for the engine (TCP and HTTP together) beyond which producers wait.", default: "67108864")
+    public static let httpIdleTimeout = ConfigKey("http_idle_timeout", "HTTP slow-client bound: a request head, an idle connection, and the allowance for a body (which must then arrive at 16 KiB/s).", default: "30s")
+
     /// Every key, in the order of the table above.
     public static let all: [ConfigKey] = [
         zone, resolution, windows, levels, reorderWindow, spanHorizon, maxGap, maxFuture,
@@ -66,5 +71,6 @@ extension ConfigKey {
         ruleName, ruleKind, ruleSeverity, ruleLevel, ruleKey, ruleWindow, ruleThreshold, ruleHysteresis, ruleWarnRatio,
         rulePeriod, ruleLookback, ruleSilentAfter, ruleMaxAnomalyRate,
         readTimeout, maxConnections,
+        maxHTTPRequests, engineQueueBytes, httpIdleTimeout,
     ]
 }

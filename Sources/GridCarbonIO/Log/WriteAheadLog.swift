@@ -61,6 +61,10 @@ public final class WriteAheadLog: @unchecked Sendable {
         var syncRunning = false
         var retired: [Int64] = []
         var failure: Failure?
+        /// Callbacks of durable entries are being called: a callback for a later entry that is
+        /// durable already waits in `overtaking` for them, so callbacks run in log order.
+        var delivering = false
+        var overtaking: [@Sendable (Result<Void, Failure>) -> Void] = []
     }
     private let shared = NIOLockedValueBox(Shared())
     private let syncQueue = DispatchQueue(label: "gridcarbon.wal.sync")
@@ -168,7 +172,11 @@ public final class WriteAheadLog: @unchecked Sendable {
         enum Next { case now, failed(Failure), wait, start }
         let next: Next = shared.withLockedValue { s in
             if let f = s.failure { return .failed(f) }
-            if lsn <= s.syncedLSN { return .now }
+            if lsn <= s.syncedLSN {
+                guard s.delivering else { return .now }
+                s.overtaking.append(done)
+                return .wait
+            }
             s.waiters.append((lsn, done))
             if s.syncRunning { return .wait }
             s.syncRunning = true
@@ -220,16 +228,16 @@ public final class WriteAheadLog: @unchecked Sendable {
                 return
             }
             let seconds = monotonic() - t0
-            let (ready, toClose, synced): ([@Sendable (Result<Void, Failure>) -> Void], [Int64], Int64) = shared.withLockedValue { s in
+            let (ready, toClose, synced): ([@Sendable (Result<Void, Failure>) -> Void]?, [Int64], Int64) = shared.withLockedValue { s in
                 var synced: Int64 = 0
                 if job.target > s.syncedLSN { synced = job.target - s.syncedLSN; s.syncedLSN = job.target }
                 let closing = s.retired
                 s.retired = []
-                return (Self.takeReady(&s), closing, synced)
+                return (Self.takeReadyInOrder(&s), closing, synced)
             }
             for c in toClose { storage.close(c) }
             onSync?(seconds, synced)
-            for r in ready { r(.success(())) }
+            if let ready { deliver(ready) }
         }
     }
 
@@ -240,9 +248,38 @@ public final class WriteAheadLog: @unchecked Sendable {
         let end = endLSN
         let ready = shared.withLockedValue { s in
             s.syncedLSN = max(s.syncedLSN, end)
-            return Self.takeReady(&s)
+            return Self.takeReadyInOrder(&s)
         }
-        for r in ready { r(.success(())) }
+        if let ready { deliver(ready) }
+    }
+
+    /// The callbacks made ready by a new `syncedLSN`, taken in the same critical section that
+    /// moved it: nil when another thread is delivering (they are queued behind its callbacks),
+    /// else the caller delivers them (``deliver(_:)``), `delivering` set.
+    private static func takeReadyInOrder(_ s: inout Shared) -> [@Sendable (Result<Void, Failure>) -> Void]? {
+        let ready = takeReady(&s)
+        if s.delivering {
+            s.overtaking.append(contentsOf: ready)
+            return nil
+        }
+        s.delivering = true
+        return ready
+    }
+
+    /// Calls the callbacks of entries just made durable (``takeReadyInOrder(_:)``), in log order,
+    /// then any that arrived for later entries meanwhile (they waited in `overtaking`), and clears
+    /// `delivering`. A client's acknowledgements thus never overtake each other.
+    private func deliver(_ ready: [@Sendable (Result<Void, Failure>) -> Void]) {
+        var batch = ready
+        while true {
+            for r in batch { r(.success(())) }
+            batch = shared.withLockedValue { s in
+                if s.overtaking.isEmpty { s.delivering = false; return [] }
+                defer { s.overtaking = [] }
+                return s.overtaking
+            }
+            if batch.isEmpty { return }
+        }
     }
 
     /// Deletes segments that end at or before `lsn` (everything in them is in a checkpoint).

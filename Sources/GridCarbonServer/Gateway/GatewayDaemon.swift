@@ -40,14 +40,15 @@ public enum GatewayDaemon {
                                    readTimeout: configuration.readTimeout, maxConnections: configuration.maxConnections,
                                    logger: logger, requireAuth: auth.required, authorize: { auth.allows($0, .ingest) })
         let router = Router()
+        router.add(middleware: InFlightLimitMiddleware(limit: configuration.load.maxHTTPRequests))
         router.add(middleware: AuthMiddleware(auth: auth))
         // Ready once listening, and while the stream's servers are reachable.
         HTTPAPI.addHealth(to: router, ready: { readyFlag.ready && forwarder.isConnected })
-        HTTPAPI.addRecords(to: router, sink: sink, maxBodyBytes: configuration.maxBodyBytes)
+        HTTPAPI.addRecords(to: router, sink: sink, limits: HTTPBodyLimits(configuration))
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridcarbon"),
+        let app = Application(router: router, server: HTTPAPI.server(configuration.load), configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridcarbon"),
                               onServerRunning: { channel in
                                   readyFlag.httpPort = channel.localAddress?.port ?? configuration.httpPort
                                   readyFlag.httpRunning = true

@@ -12,4 +12,6 @@ extension EngineHost: IngestSink {
     }
 
     public func clientClosed(_ client: UInt64) {}
+
+    public var queueGate: EngineQueueGate? { gate }
 }

@@ -5,8 +5,15 @@ extension EngineHost {
     /// Submits whole lines (`lines` must end with a newline). `done` runs once the batch is durable,
     /// or with the error that means it is not. Call from any thread; the work happens on the
     /// queue, in submission order.
+    /// The batch counts toward ``gate`` until it is applied.
     public func submit(_ lines: [UInt8], source: String, capture: Int = 0, done: @escaping @Sendable (Result<BatchOutcome, any Error>) -> Void) {
+        let bytes = lines.count
+        gate.added(bytes)
         queue.async {
+            // Counted out once applied, before the outcome is handed on (a client that has its
+            // answer sees the bytes gone), or on failure.
+            var queued = true
+            defer { if queued { self.gate.removed(bytes) } }
             do {
                 let now = self.clock.now()
                 let before = self.engine.counts
@@ -39,6 +46,8 @@ extension EngineHost {
                 self.checkpointIfDue()
                 self.queueAlerts(lsn)
                 let result = outcome
+                queued = false
+                self.gate.removed(bytes)
                 self.wal.whenDurable(lsn) { done($0.map { result }.mapError { $0 }) }
             } catch {
                 self.sink.capture = 0

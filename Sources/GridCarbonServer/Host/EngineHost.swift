@@ -29,6 +29,8 @@ public final class EngineHost: @unchecked Sendable {
     let wal: WriteAheadLog
     let checkpoints: CheckpointStore
     let logger: Logger
+    /// Bytes of lines queued for the engine, shared by TCP and HTTP producers (reference §6).
+    public let gate: EngineQueueGate
     private let currentRegistry: NIOLockedValueBox<Registry>
     /// The meter registry in force (any thread): key names for the API, the meter count for metrics.
     /// Key indices only ever get appended to, so a window or total of an older registry reads right
@@ -81,6 +83,7 @@ public final class EngineHost: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        gate = EngineQueueGate(limit: configuration.load.engineQueueBytes)
         let data = configuration.dataDirectory
         let settings = configuration.engine
         let meterLevel = settings.levels.contains(.meter)
