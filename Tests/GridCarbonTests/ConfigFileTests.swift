@@ -11,7 +11,8 @@ import Testing
     @Test func unknownKeysAreRefusedFromTheOneList() throws {
         let known = ConfigKey.names(in: [])
         #expect(known.contains("zone") && known.contains("alerts") && known.contains("wal_segment_bytes") && known.count == 23)
-        #expect(ConfigKey.names(in: ["alerts"]) == ["rules", "budgets", "webhooks", "webhook_token", "alertmanager", "keep_alive"])
+        #expect(ConfigKey.names(in: ["alerts"]) == ["rules", "budgets", "webhooks", "webhook_token", "alertmanager", "keep_alive",
+                                                     "max_sse_subscribers", "log_segment_bytes", "log_max_age", "log_max_bytes"])
         #expect(ConfigKey.names(in: ["alerts", "alertmanager"]) == ["url", "resend"])
         #expect(ConfigKey.ruleFields.contains("threshold") && ConfigKey.ruleFields.count == 13)
         do { try file(#"{"zone": "UTC", "zoen": "UTC"}"#).checkKeys(); Issue.record("accepted zoen") } catch {

@@ -55,6 +55,12 @@ extension ConfigKey {
     public static let ruleSilentAfter = ConfigKey("alerts.rules[].silent_after", "Data quality: a meter is silent once it has sent nothing for this long (event time).", default: "1h")
     public static let ruleMaxAnomalyRate = ConfigKey("alerts.rules[].max_anomaly_rate", "Data quality: fire when anomalies per register reading in a province's window exceed this.")
 
+    // MARK: Alert streams and the alert log (§5)
+    public static let alertMaxSSESubscribers = ConfigKey("alerts.max_sse_subscribers", "Server-Sent Events streams open at once; one more is answered 503 too_many_subscribers.", default: "64")
+    public static let alertLogSegmentBytes = ConfigKey("alerts.log_segment_bytes", "Alert log segment size: a new segment once the current one is this large, at least 4096.", default: "8388608")
+    public static let alertLogMaxAge = ConfigKey("alerts.log_max_age", "Alert log segments last written longer ago are removed (a duration, or off).", default: "30d")
+    public static let alertLogMaxBytes = ConfigKey("alerts.log_max_bytes", "Oldest alert log segments are removed while the log is larger (bytes, or off).", default: "1073741824")
+
     /// Every key, in the order of the table above.
     public static let all: [ConfigKey] = [
         zone, resolution, windows, levels, reorderWindow, spanHorizon, maxGap, maxFuture,
@@ -63,5 +69,6 @@ extension ConfigKey {
         alerts, alertRules, alertBudgets, alertWebhooks, alertWebhookToken, alertmanager, alertmanagerURL, alertmanagerResend, alertKeepAlive,
         ruleName, ruleKind, ruleSeverity, ruleLevel, ruleKey, ruleWindow, ruleThreshold, ruleHysteresis, ruleWarnRatio,
         rulePeriod, ruleLookback, ruleSilentAfter, ruleMaxAnomalyRate,
+        alertMaxSSESubscribers, alertLogSegmentBytes, alertLogMaxAge, alertLogMaxBytes,
     ]
 }

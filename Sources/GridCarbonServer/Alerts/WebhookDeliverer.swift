@@ -55,6 +55,11 @@ final class WebhookDeliverer: Sendable {
                 try? await Task.sleep(for: configuration.retryMax)
                 continue
             }
+            let kept = hub.skipPruned(batch, cursor: cursor, target: target)
+            if kept != cursor {
+                cursor = kept
+                self.cursor.save(cursor)
+            }
             hub.metrics.lag(target: target, events: hub.lastSeq - cursor)
             if batch.isEmpty {
                 guard await wakes.next() != nil else { return }
