@@ -237,15 +237,19 @@ public final class AlertLog {
                 }
                 try decompressor.finish()
                 pos += n
-                var start = 0
-                for i in text.indices where text[i] == 0x0A {
-                    let line = Array(text[start...i])
-                    start = i + 1
-                    guard let s = Self.seq(of: line) else { continue }
-                    if firstSeen == nil { firstSeen = s }
-                    if s > seq {
-                        out.append(AlertLogEntry(seq: s, line: line))
-                        if out.count >= limit { break }
+                text.withUnsafeBytes { t in
+                    // Lines found with memchr, copied whole: byte loops only for the seq.
+                    var start = 0
+                    while start < t.count, let nl = memchr(t.baseAddress! + start, 0x0A, t.count - start) {
+                        let end = t.baseAddress!.distance(to: UnsafeRawPointer(nl)) + 1
+                        let line = Array(UnsafeRawBufferPointer(rebasing: t[start..<end]))
+                        start = end
+                        guard let s = Self.seq(of: line) else { continue }
+                        if firstSeen == nil { firstSeen = s }
+                        if s > seq {
+                            out.append(AlertLogEntry(seq: s, line: line))
+                            if out.count >= limit { break }
+                        }
                     }
                 }
                 continue
@@ -255,14 +259,16 @@ public final class AlertLog {
                 buf.removeFirst(pos)
                 pos = 0
             }
-            let had = buf.count
-            buf.append(contentsOf: repeatElement(0, count: chunk))
-            let got = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + had, chunk, fileOffset) }
+            var got = 0
+            let more = [UInt8](unsafeUninitializedCapacity: chunk) { p, count in
+                got = pread(fd, p.baseAddress!, chunk, fileOffset)
+                count = max(0, got)
+            }
             if got < 0 {
-                if errno == EINTR { buf.removeLast(chunk); continue }
+                if errno == EINTR { continue }
                 throw IOError(path: path, errno: errno, doing: "cannot read")
             }
-            buf.removeLast(chunk - got)
+            buf.append(contentsOf: more)
             fileOffset += off_t(got)
             if got == 0 { eof = true }
         }
