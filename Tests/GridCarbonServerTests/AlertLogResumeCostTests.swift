@@ -2,6 +2,7 @@ import Foundation
 import GridCarbonModel
 import Testing
 @testable import GridCarbonIO
+@testable import GridCarbonServer
 
 /// Resuming from a `seq` reads what it returns, not the log before it: a log of many events, read
 /// from points spread over it, gives each batch complete and in order. With
@@ -37,6 +38,17 @@ import Testing
             #expect(batch.count == expected)
             #expect(batch.map(\.seq) == Array((after + 1)...(after + Int64(expected))))
             print("alert log resume: \(count) events, \(bytes) bytes on disk (built in \(buildTime)); after \(after), \(batch.count) events in \(took)")
+        }
+        // A start: the first one without a snapshot reads the whole log once (a log written
+        // before snapshots existed); the next ones read the snapshot and what the ring holds.
+        for run in ["without snapshot", "with snapshot"] {
+            let started = ContinuousClock.now
+            let hub = try AlertHub(directory: dir, zone: .shanghai, logger: AlertFixtures.logger)
+            let took = ContinuousClock.now - started
+            #expect(hub.lastSeq == count)
+            #expect(Set(hub.activeAlerts().alerts.map(\.record.key)).count == min(31, Int(count)))
+            #expect(try hub.entries(after: count - 3).map(\.seq) == [count - 2, count - 1, count])
+            print("alert hub start \(run): \(count) events in the log, \(took)")
         }
     }
 }
