@@ -113,15 +113,21 @@ public final class AlertLog {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         if fd < 0 { throw IOError(path: path, errno: errno, doing: "cannot open") }
         defer { close(fd) }
-        try frame.withUnsafeBytes { try Files.writeAll(fd, $0, path: path) }
-        if sync {
-            if fsync(fd) != 0 { throw IOError(path: path, errno: errno, doing: "cannot fsync") }
-            if currentBytes == 0 { Files.syncDirectory(directory) }
+        do { try frame.withUnsafeBytes { try Files.writeAll(fd, $0, path: path) } } catch {
+            // A part of the frame (disk full): cut it off, so the next append follows whole frames.
+            _ = ftruncate(fd, off_t(currentBytes))
+            throw error
         }
         // The index is a cache (rebuilt when short): a failed append only makes reads scan more.
         try? AlertLogIndex.append(.init(firstSeq: first.seq, offset: currentBytes), segment: path)
+        let wasEmpty = currentBytes == 0
         currentBytes += Int64(frame.count)
         lastSeq = last
+        if sync {
+            // Written (if not yet durable): counted as logged, so a retry does not log it twice.
+            if fsync(fd) != 0 { throw IOError(path: path, errno: errno, doing: "cannot fsync") }
+            if wasEmpty { Files.syncDirectory(directory) }
+        }
         let now = Clock.now()
         if rotated || now - lastPrune >= 60 * Time.microsPerSecond {
             let removed = prune(now: now)

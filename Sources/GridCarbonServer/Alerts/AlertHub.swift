@@ -10,8 +10,10 @@ import Logging
 /// Subscribers (Server-Sent Events, webhooks, Alertmanager) hold no queue of their own: each keeps
 /// a cursor (the last `seq` it has) and asks ``entries(after:limit:)`` for what follows, served
 /// from a bounded ring of recent events or, for a subscriber that fell further behind or resumes
-/// from an old `Last-Event-ID`, from the log. A slow subscriber therefore costs no memory, and
-/// nothing is skipped or repeated between the log and live events. Thread-safe.
+/// from an old `Last-Event-ID`, from the log (through its index: only the frames from there on
+/// are read). A slow subscriber therefore costs no memory, and nothing is skipped or repeated
+/// between the log and live events; a subscriber behind the log's retention sees a gap in `seq`
+/// (``gap(in:after:)``). Server-Sent Events streams are capped (``reserveStream()``). Thread-safe.
 public final class AlertHub: @unchecked Sendable {
     /// The alert log folder.
     public let directory: String
