@@ -112,13 +112,16 @@ public final class AlertHub: @unchecked Sendable {
                     logger.error("alert snapshot not written; the next start reads more of the log", metadata: ["error": "\(error)"])
                 }
             }
+            let before = log.lastSeq
             do {
                 fresh = Array(try log.append(batch, sync: true))
                 pending = []
             } catch {
+                // Written but not fsynced counts as logged (the log will not write it again):
+                // those go on to subscribers; the others are retried with the next ones.
+                fresh = batch.filter { $0.seq > before && $0.seq <= log.lastSeq }
                 pending = batch.filter { $0.seq > log.lastSeq }
                 logger.error("alert events not logged yet; retried with the next ones", metadata: ["error": "\(error)", "pending": "\(pending.count)"])
-                return
             }
             guard !fresh.isEmpty else { return }
             for e in fresh {
@@ -136,6 +139,15 @@ public final class AlertHub: @unchecked Sendable {
             _lastSeq = log.lastSeq
             metrics.active.record(active.count)
             for w in waiters.values { w.yield(.changed) }
+        }
+    }
+
+    /// Runs the log's retention now (the daemon calls it every minute, so that segments age out
+    /// while no events are logged).
+    public func pruneLog() {
+        lock.withLock {
+            let removed = log.prune()
+            if !removed.isEmpty { log.onPrune?(removed) }
         }
     }
 
