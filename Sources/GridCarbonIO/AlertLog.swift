@@ -141,6 +141,11 @@ public final class AlertLog {
     @discardableResult
     public func prune(now: Micros = Clock.now()) -> [String] {
         lastPrune = now
+        // Indexes left without their segment (a reader indexed one that retention removed).
+        for name in (try? Files.list(directory)) ?? [] where name.hasSuffix(".idx") {
+            let segment = "\(directory)/\(name.dropLast(4))"
+            if Self.names.number(String(name.dropLast(4))) != nil && !Files.exists(segment) { unlink("\(directory)/\(name)") }
+        }
         guard retention.maxAge != nil || retention.maxBytes != nil,
               let files = try? Self.files(directory), files.count > 1 else { return [] }
         let paths = files.map { "\(directory)/\($0.name)" }

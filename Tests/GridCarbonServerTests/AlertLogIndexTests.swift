@@ -112,7 +112,11 @@ import Testing
         let files = try segments(dir)
         let old = timeval(tv_sec: time(nil) - 31 * 86_400, tv_usec: 0)
         for f in files.prefix(2) + [files.last!] { _ = utimes(f, [old, old]) }
+        // An index left without its segment goes too.
+        let orphan = AlertLogIndex.path(of: dir + "/" + AlertLog.fileName(7))
+        try Files.writeAtomically(orphan, AlertLogIndex.encode(.init(firstSeq: 7, offset: 0)), sync: false)
         let aged = try AlertLog(directory: dir, zone: .shanghai, retention: byAge)
+        #expect(!Files.exists(orphan))
         #expect(aged.prunedAtOpen == files.prefix(2).map { String($0.split(separator: "/").last!) })
         #expect(try segments(dir) == Array(files.dropFirst(2)))
         #expect(aged.lastSeq == 300)
