@@ -44,6 +44,20 @@ import Testing
         }
     }
 
+    @Test func alertLogRetentionFromTheFileWithTheTablesDefaults() throws {
+        let defaults = try ConfigFile.empty.alertLogRetention()
+        #expect(defaults == AlertLogRetention())
+        #expect(ConfigKey.alertLogSegmentBytes.defaultValue == String(defaults.segmentBytes))
+        #expect(ConfigKey.alertLogMaxBytes.defaultValue == defaults.maxBytes.map(String.init))
+        #expect(DurationFormat.parse(ConfigKey.alertLogMaxAge.defaultValue ?? "") == defaults.maxAge)
+        let set = try file(#"{"alerts": {"log_segment_bytes": 65536, "log_max_age": "7d", "log_max_bytes": "off"}}"#).alertLogRetention()
+        #expect(set == AlertLogRetention(segmentBytes: 65536, maxAge: 7 * Time.microsPerDay, maxBytes: nil))
+        #expect(try file(#"{"alerts": {"max_sse_subscribers": "8"}}"#).wholeNumber(.alertMaxSSESubscribers, in: 1...100) == 8)
+        do { _ = try file("{\"alerts\": {\n\"log_max_age\": true}}").alertLogRetention(); Issue.record("accepted") } catch {
+            #expect(error.code == .badValue && error.description == "c.json:2: alerts.log_max_age 'true' is not a duration such as 30d, or off", "\(error)")
+        }
+    }
+
     @Test func badValuesNameTheirFlag() throws {
         for (flags, message) in [([ConfigKey.reorderWindow: "soon"], "reorder-window 'soon' is not a duration"),
                                  ([.zone: "Mars/Base"], "zone 'Mars/Base' is not a fixed offset"),

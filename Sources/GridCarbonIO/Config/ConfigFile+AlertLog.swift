@@ -42,7 +42,10 @@ extension ConfigFile {
         switch node.value {
         case .string(let s): return s
         case .number(let n): return n == n.rounded() && abs(n) < 9e18 ? String(Int64(n)) : String(n)
-        default: return "\(node.value)"
+        case .bool(let b): return String(b)
+        case .null: return "null"
+        case .object: return "{…}"
+        case .array: return "[…]"
         }
     }
 
