@@ -3,6 +3,7 @@ import Foundation
 import GridCarbonEngine
 import GridCarbonModel
 import Hummingbird
+import GridCarbonTestKit
 import ServiceLifecycle
 import Testing
 @testable import GridCarbonIO
@@ -28,6 +29,17 @@ import Testing
         }
         // The first segments are gone (OLD's event with them), and a start reads the snapshot
         // and the newest segment: damage to the other kept segments does not change the result.
+        // `gridcarbon alerts --active` prints it too (from the snapshot).
+        let cli = Process()
+        cli.executableURL = URL(fileURLWithPath: try TestRepository.requireBinary())
+        cli.arguments = ["alerts", dir, "--active", "--json"]
+        let out = Pipe()
+        cli.standardOutput = out
+        try cli.run()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        cli.waitUntilExit()
+        #expect(cli.terminationStatus == 0)
+        #expect(printed.split(separator: "\n").compactMap { AlertRecord.parse(Array($0.utf8))?.key }.sorted() == ["K0", "OLD"], "\(printed)")
         let kept = try AlertLog.files(dir)
         #expect(kept.count >= 2)
         let snapshot = try #require(AlertLog.readSnapshot(directory: dir))
