@@ -74,7 +74,7 @@ public enum Replay {
         if !job.alerts.isEmpty {
             do { try job.alerts.validate(engine: job.settings) } catch { throw ReplayError(.alertRules, "alert rules: \(error.message)") }
             // The run's own alert log: seq starts at 1, so earlier logs in this folder are replaced.
-            out.alertLog = try AlertLog(directory: job.dataDirectory + "/alerts", zone: job.settings.zone, fresh: true)
+            out.alertLog = try AlertLog(directory: job.dataDirectory + "/alerts", zone: job.settings.zone, fresh: true, retention: .keepAll)
             engine.configureAlerts(job.alerts)
         }
         var bytes = 0

@@ -54,7 +54,8 @@ public enum Daemon {
         // those it has), then live ones as their write-ahead-log entries become durable (from here
         // on, so the events of a rule change below are not missed).
         let alertMetrics = AlertMetrics(registry: metrics)
-        let hub = try AlertHub(directory: configuration.dataDirectory + "/alerts", zone: configuration.engine.zone, logger: logger, metrics: alertMetrics)
+        let hub = try AlertHub(directory: configuration.dataDirectory + "/alerts", zone: configuration.engine.zone, logger: logger, metrics: alertMetrics,
+                               retention: configuration.alertDelivery.logRetention, maxSubscribers: configuration.alertDelivery.maxSubscribers)
         hub.publish(await host.takeRecoveredAlerts())
         host.onAlerts = { hub.publish($0) }
         let alertService = AlertService(hub: hub, configuration: configuration.alertDelivery, zone: configuration.engine.zone, logger: logger)

@@ -38,7 +38,15 @@ struct AlertsCommand: ParsableCommand {
             throw CommandError(.noSuchPath, "\(path): no such folder")
         }
         var entries: [AlertLogEntry]
-        do { entries = try AlertLog.read(directory: dir, after: active ? 0 : after) } catch {
+        do {
+            // The active set: from the snapshot at the last rotation (it holds alerts whose events
+            // retention removed) and the events after it, when what follows it is kept.
+            if active, let snapshot = AlertLog.readSnapshot(directory: dir), (AlertLog.oldestSeq(directory: dir) ?? 1) <= snapshot.seq + 1 {
+                entries = try snapshot.entries + AlertLog.read(directory: dir, after: snapshot.seq)
+            } else {
+                entries = try AlertLog.read(directory: dir, after: active ? 0 : after)
+            }
+        } catch {
             throw CommandError(.unreadable, "\(error)")
         }
         var events: [(entry: AlertLogEntry, record: AlertRecord)] = entries.compactMap { e in

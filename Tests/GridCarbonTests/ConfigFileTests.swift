@@ -11,7 +11,8 @@ import Testing
     @Test func unknownKeysAreRefusedFromTheOneList() throws {
         let known = ConfigKey.names(in: [])
         #expect(known.contains("zone") && known.contains("alerts") && known.contains("wal_segment_bytes") && known.count == 28)
-        #expect(ConfigKey.names(in: ["alerts"]) == ["rules", "budgets", "webhooks", "webhook_token", "alertmanager", "keep_alive"])
+        #expect(ConfigKey.names(in: ["alerts"]) == ["rules", "budgets", "webhooks", "webhook_token", "alertmanager", "keep_alive",
+                                                     "max_sse_subscribers", "log_segment_bytes", "log_max_age", "log_max_bytes"])
         #expect(ConfigKey.names(in: ["alerts", "alertmanager"]) == ["url", "resend"])
         #expect(ConfigKey.ruleFields.contains("threshold") && ConfigKey.ruleFields.count == 13)
         do { try file(#"{"zone": "UTC", "zoen": "UTC"}"#).checkKeys(); Issue.record("accepted zoen") } catch {
@@ -40,6 +41,20 @@ import Testing
         for key in ConfigKey.all {
             #expect(ConfigKey.all.filter { $0.name == key.name }.count == 1, "\(key) twice")
             #expect(!key.doc.isEmpty, "\(key) undocumented")
+        }
+    }
+
+    @Test func alertLogRetentionFromTheFileWithTheTablesDefaults() throws {
+        let defaults = try ConfigFile.empty.alertLogRetention()
+        #expect(defaults == AlertLogRetention())
+        #expect(ConfigKey.alertLogSegmentBytes.defaultValue == String(defaults.segmentBytes))
+        #expect(ConfigKey.alertLogMaxBytes.defaultValue == defaults.maxBytes.map(String.init))
+        #expect(DurationFormat.parse(ConfigKey.alertLogMaxAge.defaultValue ?? "") == defaults.maxAge)
+        let set = try file(#"{"alerts": {"log_segment_bytes": 65536, "log_max_age": "7d", "log_max_bytes": "off"}}"#).alertLogRetention()
+        #expect(set == AlertLogRetention(segmentBytes: 65536, maxAge: 7 * Time.microsPerDay, maxBytes: nil))
+        #expect(try file(#"{"alerts": {"max_sse_subscribers": "8"}}"#).wholeNumber(.alertMaxSSESubscribers, in: 1...100) == 8)
+        do { _ = try file("{\"alerts\": {\n\"log_max_age\": true}}").alertLogRetention(); Issue.record("accepted") } catch {
+            #expect(error.code == .badValue && error.description == "c.json:2: alerts.log_max_age 'true' is not a duration such as 30d, or off", "\(error)")
         }
     }
 

@@ -62,6 +62,12 @@ extension ConfigKey {
     public static let engineQueueBytes = ConfigKey("engine_queue_bytes", "Bytes of lines queued for the engine (TCP and HTTP together) beyond which producers wait.", default: "67108864")
     public static let httpIdleTimeout = ConfigKey("http_idle_timeout", "HTTP slow-client bound: a request head, an idle connection, and the allowance for a body (which must then arrive at 16 KiB/s).", default: "30s")
 
+    // MARK: Alert streams and the alert log (§5)
+    public static let alertMaxSSESubscribers = ConfigKey("alerts.max_sse_subscribers", "Server-Sent Events streams open at once; one more is answered 503 too_many_subscribers.", default: "64")
+    public static let alertLogSegmentBytes = ConfigKey("alerts.log_segment_bytes", "Alert log segment size: a new segment once the current one is this large, at least 4096.", default: "8388608")
+    public static let alertLogMaxAge = ConfigKey("alerts.log_max_age", "Alert log segments last written longer ago are removed (a duration, or off).", default: "30d")
+    public static let alertLogMaxBytes = ConfigKey("alerts.log_max_bytes", "Oldest alert log segments are removed while the log is larger (bytes, or off).", default: "1073741824")
+
     /// Every key, in the order of the table above.
     public static let all: [ConfigKey] = [
         zone, resolution, windows, levels, reorderWindow, spanHorizon, maxGap, maxFuture,
@@ -72,5 +78,6 @@ extension ConfigKey {
         rulePeriod, ruleLookback, ruleSilentAfter, ruleMaxAnomalyRate,
         readTimeout, maxConnections,
         maxHTTPRequests, engineQueueBytes, httpIdleTimeout,
+        alertMaxSSESubscribers, alertLogSegmentBytes, alertLogMaxAge, alertLogMaxBytes,
     ]
 }

@@ -2,10 +2,12 @@ import GridCarbonIO
 import GridCarbonModel
 
 extension AlertDeliveryConfiguration {
-    /// `alerts.webhooks`, `alerts.webhook_token`, `alerts.alertmanager.url|resend` and
-    /// `alerts.keep_alive` of the configuration file; `webhooks` (the `--webhook` flags) add to the
-    /// file's, `alertmanager` (the flag) replaces its URL.
-    /// - Throws: ``ConfigurationError`` for a target that is not an http(s) URL or a bad duration.
+    /// `alerts.webhooks`, `alerts.webhook_token`, `alerts.alertmanager.url|resend`,
+    /// `alerts.keep_alive`, `alerts.max_sse_subscribers` and `alerts.log_*` of the configuration
+    /// file; `webhooks` (the `--webhook` flags) add to the file's, `alertmanager` (the flag)
+    /// replaces its URL.
+    /// - Throws: ``ConfigurationError`` for a target that is not an http(s) URL, a bad duration or
+    ///   a number out of range.
     public init(file: ConfigFile, webhooks: [String] = [], alertmanager: String? = nil) throws(ConfigurationError) {
         self.init()
         self.webhooks = (file.strings(.alertWebhooks) ?? []) + webhooks
@@ -26,5 +28,7 @@ extension AlertDeliveryConfiguration {
         }
         if let d = try duration(.alertmanagerResend) { alertmanagerResend = d }
         if let d = try duration(.alertKeepAlive) { keepAlive = d }
+        if let n = try file.wholeNumber(.alertMaxSSESubscribers, in: 1...100_000) { maxSubscribers = Int(n) }
+        logRetention = try file.alertLogRetention()
     }
 }

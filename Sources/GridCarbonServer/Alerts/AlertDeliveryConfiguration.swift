@@ -1,3 +1,5 @@
+import GridCarbonIO
+
 /// How alert events leave the daemon (§5): Server-Sent Events, webhooks, Alertmanager.
 /// Every setting has a default, so a daemon with no alert configuration still serves
 /// `GET /v1/alerts` and `GET /v1/alerts/stream`.
@@ -19,6 +21,10 @@ public struct AlertDeliveryConfiguration: Sendable {
     public var retryMax: Duration = .seconds(30)
     /// Timeout of one delivery request.
     public var requestTimeout: Duration = .seconds(10)
+    /// Server-Sent Events streams open at once; one more is answered 503 `too_many_subscribers`.
+    public var maxSubscribers: Int = 64
+    /// Rotation and retention of the alert log.
+    public var logRetention = AlertLogRetention()
 
     public init() {}
 }

@@ -10,8 +10,10 @@ import Logging
 /// Subscribers (Server-Sent Events, webhooks, Alertmanager) hold no queue of their own: each keeps
 /// a cursor (the last `seq` it has) and asks ``entries(after:limit:)`` for what follows, served
 /// from a bounded ring of recent events or, for a subscriber that fell further behind or resumes
-/// from an old `Last-Event-ID`, from the log. A slow subscriber therefore costs no memory, and
-/// nothing is skipped or repeated between the log and live events. Thread-safe.
+/// from an old `Last-Event-ID`, from the log (through its index: only the frames from there on
+/// are read). A slow subscriber therefore costs no memory, and nothing is skipped or repeated
+/// between the log and live events; a subscriber behind the log's retention sees a gap in `seq`
+/// (``gap(in:after:)``). Server-Sent Events streams are capped (``reserveStream()``). Thread-safe.
 public final class AlertHub: @unchecked Sendable {
     /// The alert log folder.
     public let directory: String
@@ -20,6 +22,11 @@ public final class AlertHub: @unchecked Sendable {
     let metrics: AlertMetrics
     /// How many recent events stay in memory for subscribers.
     let ringCapacity: Int
+    /// At most this many Server-Sent Events streams at once (`alerts.max_sse_subscribers`).
+    public let maxSubscribers: Int
+    private var streams = 0
+    /// The `seq` of the last active-set snapshot written.
+    private var snapshotSeq: Int64 = 0
 
     private let lock = NIOLock()
     private let log: AlertLog
@@ -40,19 +47,53 @@ public final class AlertHub: @unchecked Sendable {
         public var record: AlertRecord
     }
 
-    /// Opens (or creates) the alert log in `directory` and rebuilds the active set from it.
-    public init(directory: String, zone: Zone, logger: Logger, metrics: AlertMetrics = AlertMetrics(), ringCapacity: Int = 1024) throws {
+    /// Opens (or creates) the alert log in `directory` and rebuilds the active set from its
+    /// snapshot and the events after it; the ring is filled from the log's end. The whole log is
+    /// not read (only when it has no snapshot yet, once).
+    public init(directory: String, zone: Zone, logger: Logger, metrics: AlertMetrics = AlertMetrics(), ringCapacity: Int = 1024,
+                retention: AlertLogRetention = AlertLogRetention(), maxSubscribers: Int = 64) throws {
         self.directory = directory
         self.zone = zone
         self.logger = logger
         self.metrics = metrics
         self.ringCapacity = max(1, ringCapacity)
-        log = try AlertLog(directory: directory, zone: zone)
-        let all = try AlertLog.read(directory: directory)
-        for entry in all { apply(entry) }
-        ring = Array(all.suffix(self.ringCapacity))
+        self.maxSubscribers = max(1, maxSubscribers)
+        log = try AlertLog(directory: directory, zone: zone, retention: retention)
+        var from: Int64 = 0
+        if let snapshot = AlertLog.readSnapshot(directory: directory), snapshot.seq <= log.lastSeq {
+            let oldest = AlertLog.oldestSeq(directory: directory) ?? 1
+            if oldest <= snapshot.seq + 1 {
+                for entry in snapshot.entries { apply(entry) }
+                from = snapshot.seq
+            } else {
+                logger.warning("alert snapshot older than the log kept: active set rebuilt from what is kept", metadata: ["snapshot": "\(snapshot.seq)", "oldest": "\(oldest)"])
+            }
+        }
+        while from < log.lastSeq {
+            let batch = try AlertLog.read(directory: directory, after: from, limit: 4096)
+            guard let last = batch.last else { break }
+            for entry in batch { apply(entry) }
+            from = last.seq
+        }
+        ring = try AlertLog.read(directory: directory, after: max(0, log.lastSeq - Int64(self.ringCapacity)), limit: self.ringCapacity)
         _lastSeq = log.lastSeq
         metrics.active.record(active.count)
+        try? writeSnapshot()
+        let onPrune = { [logger, metrics] (removed: [String]) in
+            metrics.pruned(segments: removed.count)
+            logger.info("alert log segments removed by retention", metadata: ["segments": "\(removed.joined(separator: ","))"])
+        }
+        if !log.prunedAtOpen.isEmpty { onPrune(log.prunedAtOpen) }
+        log.onPrune = onPrune
+    }
+
+    /// On the lock (or in init): the active set as of the log's last `seq`, to `active.snapshot`.
+    /// Written at each rotation and every ``ringCapacity`` events, so a start reads no more of
+    /// the log than the ring holds.
+    private func writeSnapshot() throws {
+        let lines = active.values.sorted { $0.entry.seq < $1.entry.seq }.map(\.entry.line)
+        try log.writeSnapshot(seq: log.lastSeq, lines: lines)
+        snapshotSeq = log.lastSeq
     }
 
     /// The highest `seq` logged.
@@ -64,13 +105,23 @@ public final class AlertHub: @unchecked Sendable {
         lock.withLock {
             let batch = pending + events
             let fresh: [AlertEvent]
+            if log.rotatesNext && log.lastSeq > 0 {
+                // The segment closes: snapshot the active set as of its end (a start reads the
+                // snapshot and the segments after it).
+                do { try writeSnapshot() } catch {
+                    logger.error("alert snapshot not written; the next start reads more of the log", metadata: ["error": "\(error)"])
+                }
+            }
+            let before = log.lastSeq
             do {
                 fresh = Array(try log.append(batch, sync: true))
                 pending = []
             } catch {
+                // Written but not fsynced counts as logged (the log will not write it again):
+                // those go on to subscribers; the others are retried with the next ones.
+                fresh = batch.filter { $0.seq > before && $0.seq <= log.lastSeq }
                 pending = batch.filter { $0.seq > log.lastSeq }
                 logger.error("alert events not logged yet; retried with the next ones", metadata: ["error": "\(error)", "pending": "\(pending.count)"])
-                return
             }
             guard !fresh.isEmpty else { return }
             for e in fresh {
@@ -80,9 +131,23 @@ public final class AlertHub: @unchecked Sendable {
                 metrics.event(state: e.state.rawValue)
             }
             if ring.count > ringCapacity * 2 { ring.removeFirst(ring.count - ringCapacity) }
+            if log.lastSeq - snapshotSeq >= Int64(ringCapacity) {
+                do { try writeSnapshot() } catch {
+                    logger.error("alert snapshot not written; the next start reads more of the log", metadata: ["error": "\(error)"])
+                }
+            }
             _lastSeq = log.lastSeq
             metrics.active.record(active.count)
             for w in waiters.values { w.yield(.changed) }
+        }
+    }
+
+    /// Runs the log's retention now (the daemon calls it every minute, so that segments age out
+    /// while no events are logged).
+    public func pruneLog() {
+        lock.withLock {
+            let removed = log.prune()
+            if !removed.isEmpty { log.onPrune?(removed) }
         }
     }
 
@@ -120,6 +185,19 @@ public final class AlertHub: @unchecked Sendable {
         return try AlertLog.read(directory: directory, after: seq, limit: limit)
     }
 
+    /// A place for one more Server-Sent Events stream, nil when ``maxSubscribers`` are open. The
+    /// place is given back when the returned slot is released (its last reference dropped).
+    public func reserveStream() -> StreamSlot? {
+        let ok = lock.withLock { () -> Bool in
+            guard streams < maxSubscribers else { return false }
+            streams += 1
+            return true
+        }
+        return ok ? StreamSlot(hub: self) : nil
+    }
+
+    fileprivate func releaseStream() { lock.withLock { streams -= 1 } }
+
     /// A new subscription: its stream yields when events are published and finishes when the
     /// hub is closed. Cancel it with ``unsubscribe(_:)``.
     public func subscribe() -> AlertSubscription {
@@ -148,4 +226,14 @@ public final class AlertHub: @unchecked Sendable {
         }
         for c in all { c.finish() }
     }
+}
+
+/// One Server-Sent Events stream's place under ``AlertHub/maxSubscribers``: given back when the
+/// slot goes away (the response body that holds it finished or was dropped unsent).
+public final class StreamSlot: Sendable {
+    let hub: AlertHub
+
+    fileprivate init(hub: AlertHub) { self.hub = hub }
+
+    deinit { hub.releaseStream() }
 }

@@ -22,8 +22,9 @@ public enum AlertRoutes {
         }
 
         // Server-Sent Events: every event after `Last-Event-ID` (or `?after=N`) from the log, then
-        // live ones; with neither, live ones only.
-        router.get("/v1/alerts/stream") { request, _ -> Response in
+        // live ones; with neither, live ones only. A position before the oldest kept event gets
+        // an `event: gap` first (reference §5).
+        router.get("/v1/alerts/stream") { request, context -> Response in
             let text = request.headers[values: HTTPField.Name("Last-Event-ID")!].first ?? request.uri.queryParameters["after"].map(String.init)
             var after = hub.lastSeq
             if let text {
@@ -34,10 +35,20 @@ public enum AlertRoutes {
                 after = min(n, after)
             }
             let start = after
+            // At most `alerts.max_sse_subscribers` streams at once: one more is told to come back.
+            guard let slot = hub.reserveStream() else {
+                var refused = try APIError(.serviceUnavailable, "too_many_subscribers",
+                                           "\(hub.maxSubscribers) alert streams are open (alerts.max_sse_subscribers); retry later")
+                    .response(from: request, context: context)
+                refused.headers[.retryAfter] = "5"
+                return refused
+            }
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                // The slot lives as long as this body: given back when the stream ends.
+                defer { withExtendedLifetime(slot) {} }
                 try await stream(hub: hub, after: start, keepAlive: keepAlive, writer: &writer)
             })
         }
@@ -64,6 +75,11 @@ public enum AlertRoutes {
                 let batch = try hub.entries(after: cursor, limit: 4096)
                 guard let last = batch.last else { break }
                 var buffer = ByteBuffer()
+                if let first = AlertHub.gap(in: batch, after: cursor) {
+                    // Retention removed events after the client's position: say so, with the
+                    // first kept seq, then send what is kept.
+                    buffer.writeString("id: \(first - 1)\nevent: gap\ndata: {\"after\":\(cursor),\"first_seq\":\(first)}\n\n")
+                }
                 for e in batch where e.seq > cursor {
                     buffer.writeString("id: \(e.seq)\nevent: alert\ndata: ")
                     buffer.writeBytes(e.line.last == 0x0A ? e.line.dropLast() : e.line[...])

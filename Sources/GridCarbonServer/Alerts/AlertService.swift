@@ -3,7 +3,8 @@ import GridCarbonModel
 import Logging
 import ServiceLifecycle
 
-/// Runs the alert deliverers (webhooks, Alertmanager) under the daemon's service group. On
+/// Runs the alert deliverers (webhooks, Alertmanager) and the alert log's retention (every
+/// minute) under the daemon's service group. On
 /// graceful shutdown it closes the hub's subscriptions first, so open Server-Sent Events streams
 /// end and the HTTP server can drain; undelivered webhook events stay in the log for the next start.
 public struct AlertService: Service {
@@ -35,6 +36,13 @@ public struct AlertService: Service {
         await withTaskGroup(of: Void.self) { group in
             for w in webhooks { group.addTask { await w.run() } }
             if let alertmanager { group.addTask { await alertmanager.run() } }
+            // The alert log's age limit applies while no events are logged too.
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(60))
+                    if !Task.isCancelled { hub.pruneLog() }
+                }
+            }
             // Until shutdown (or cancellation), then stop every subscriber.
             try? await gracefulShutdown()
             hub.closeSubscribers()

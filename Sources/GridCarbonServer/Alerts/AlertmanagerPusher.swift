@@ -57,6 +57,11 @@ final class AlertmanagerPusher: Sendable {
         while !Task.isCancelled {
             // New events first (a resolution is never hidden by a resend of an older snapshot).
             let batch = (try? hub.entries(after: cursor, limit: 256)) ?? []
+            let kept = hub.skipPruned(batch, cursor: cursor, target: target)
+            if kept != cursor {
+                cursor = kept
+                cursorFile.save(cursor)
+            }
             hub.metrics.lag(target: target, events: hub.lastSeq - cursor)
             if let last = batch.last {
                 guard await push(batch.compactMap { AlertRecord.parse($0.line) }, sent: &sent) else { return }

@@ -9,6 +9,8 @@ import Logging
 /// restart resumes after it. While the receiver is down the same event is retried with
 /// exponential backoff; a 4xx refusal other than 408/429 is logged and skipped (repeating it
 /// would block every later event). A webhook seen for the first time starts at the end of the log.
+/// Events that retention removed from the log before they were delivered are skipped, logged and
+/// counted (`gridcarbon_alert_delivery_skipped_events_total`, reference §5).
 final class WebhookDeliverer: Sendable {
     let url: String
     let hub: AlertHub
@@ -54,6 +56,11 @@ final class WebhookDeliverer: Sendable {
                 logger.error("alert log unreadable for webhook delivery", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: configuration.retryMax)
                 continue
+            }
+            let kept = hub.skipPruned(batch, cursor: cursor, target: target)
+            if kept != cursor {
+                cursor = kept
+                self.cursor.save(cursor)
             }
             hub.metrics.lag(target: target, events: hub.lastSeq - cursor)
             if batch.isEmpty {
