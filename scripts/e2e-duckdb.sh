@@ -16,12 +16,35 @@ echo "e2e: simulating $meters meters, a messy day (disorder, jitter, duplicates,
   --duplicates 0.002 --resets 0.0005 --gaps 0.0005 --bad-lines 0.001 --interval-share 0.1 \
   --mixed-timestamps --zstd --out "$work/sim" 2>/dev/null
 
+# Interval resends and overlaps (§3.1), right after their originals: every 40th i record is sent
+# again as it was (duplicate), corrected (conflicting_duplicate) and shifted by 5 minutes
+# (overlapping_interval).
+zstd -dcq "$work/sim/records.csv.zst" | python3 -c '
+import sys
+from datetime import datetime, timedelta
+def shift(t):
+    if t.isdigit():
+        return str(int(t) + 300)
+    return (datetime.fromisoformat(t) + timedelta(minutes=5)).isoformat()
+n = 0
+for line in sys.stdin:
+    sys.stdout.write(line)
+    if line.startswith("i,"):
+        n += 1
+        if n % 40 == 0:
+            k, m, a, b, kwh = line.rstrip("\n").split(",")
+            sys.stdout.write(line)
+            sys.stdout.write("%s,%s,%s,%s,%s\n" % (k, m, a, b, float(kwh) + 1))
+            sys.stdout.write("%s,%s,%s,%s,%s\n" % (k, m, shift(a), shift(b), kwh))
+' | zstd -q -o "$work/records.csv.zst"
+
 t0=$(date +%s.%N)
-"$bin" replay --registry "$work/sim/registry.csv" --data "$work/data" --no-progress --no-fsync "$work/sim/records.csv.zst" | tee "$work/replay.txt"
+"$bin" replay --registry "$work/sim/registry.csv" --data "$work/data" --no-progress --no-fsync "$work/records.csv.zst" | tee "$work/replay.txt"
 t1=$(date +%s.%N)
-python3 scripts/reference.py --registry "$work/sim/registry.csv" --out "$work/ref" "$work/sim/records.csv.zst" > "$work/ref.txt"
+python3 scripts/reference.py --registry "$work/sim/registry.csv" --out "$work/ref" "$work/records.csv.zst" > "$work/ref.txt"
 t2=$(date +%s.%N)
-cat "$work/ref.txt" | grep -E '^(accepted|duplicate|rejected|late|late_span_kwh|reference_seconds)=' || true
+cat "$work/ref.txt" | grep -E '^(accepted|duplicate|rejected|late|late_span_kwh|reference_seconds|rejected_conflicting_duplicate|rejected_overlapping_interval)=' || true
+grep -q '^rejected_overlapping_interval=[1-9]' "$work/ref.txt" || { echo "e2e: FAIL: no overlapping_interval in the input"; exit 1; }
 
 # The same line counts on both sides.
 for k in accepted duplicate rejected late; do

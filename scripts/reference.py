@@ -72,8 +72,9 @@ the comparison will show it):
   no inf/nan/hex/spaces. Values compare as doubles (`10.5` and `10.50` are the same value).
 * Duplicates: r - same meter and instant, value equal as a double (first non-late reading
   stays; a different value is `conflicting_duplicate` and is compared with the first one);
-  i - same meter, start, end and kwh (i records that merely overlap are all accepted).
-  Lateness is decided before the duplicate checks.
+  i - in arrival order, same meter, start and end as an accepted one: a duplicate with the same
+  kwh, else `conflicting_duplicate` (the first stays); any other overlap with an accepted interval
+  of the meter is `overlapping_interval` (reference §3.1). Lateness is decided before these checks.
 * `f` exact repeat (same region, start, end) replaces the earlier value and counts as accepted;
   an `m` repeat of region, start, end, source likewise. Both are accepted even when they come
   after every slot they cover has closed (they then change nothing).
@@ -322,52 +323,81 @@ def run(args):
     q("DROP TABLE raw")
 
     # ---- 4. watermark at arrival, lateness, duplicates --------------------------------------------
-    # mt = meter-record time (r: ts, i: end) of statelessly valid meter records, else NULL.
-    # w_at = W when the line arrives = max(mt of earlier lines) - rw   (NULL = -infinity)
-    # late = valid meter record with mt <= w_at
-    q(f"""
-    CREATE TABLE rec_w AS
-    SELECT *, (mt IS NOT NULL AND w_at IS NOT NULL AND mt <= w_at) AS late
-    FROM (
-      SELECT *,
-             max(mt) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) - {rw} AS w_at
-      FROM (SELECT *, CASE WHEN reject_reason IS NULL AND kind IN ('r', 'i')
-                           THEN CASE kind WHEN 'r' THEN t1 ELSE t2 END END AS mt FROM rec))
-    """)
+    # A rejected line never moves the watermark (SPEC 4.3), and an i record rejected for an overlap
+    # may hold the latest end so far: the lines rejected by the sequential i rule are left out of
+    # the running max and the decisions are taken again, until they no longer change.
+    prev_excluded = []
+    q("CREATE TABLE i_excluded(seq BIGINT)")
+    while True:
+        # mt = meter-record time (r: ts, i: end) of statelessly valid meter records, else NULL.
+        # w_at = W when the line arrives = max(mt of earlier lines) - rw   (NULL = -infinity)
+        # late = valid meter record with mt <= w_at
+        q(f"""
+        CREATE OR REPLACE TABLE rec_w AS
+        SELECT *, (mt IS NOT NULL AND w_at IS NOT NULL AND mt <= w_at) AS late
+        FROM (
+          SELECT *,
+                 max(mt) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) - {rw} AS w_at
+          FROM (SELECT *, CASE WHEN reject_reason IS NULL AND kind IN ('r', 'i')
+                               AND seq NOT IN (SELECT seq FROM i_excluded)
+                               THEN CASE kind WHEN 'r' THEN t1 ELSE t2 END END AS mt FROM rec))
+        """)
+        # Among the non-late valid records: the first r reading of a (meter, ts) stays, a later one is
+        # a duplicate if its value is equal, else rejected conflicting_duplicate; the first i record
+        # of a (meter, start, end, kwh) stays, later ones are duplicates. Only keys seen more than once
+        # are listed (small tables).
+        q("""
+        CREATE OR REPLACE TABLE r_first AS
+        SELECT id, t1, min(seq) AS first_seq, arg_min(v, seq) AS first_v
+        FROM rec_w WHERE kind = 'r' AND reject_reason IS NULL AND NOT late
+        GROUP BY id, t1 HAVING count(*) > 1
+        """)
+        q("""
+        CREATE OR REPLACE TABLE i_first AS
+        SELECT id, t1, t2, v, min(seq) AS first_seq
+        FROM rec_w WHERE kind = 'i' AND reject_reason IS NULL AND NOT late
+        GROUP BY id, t1, t2, v HAVING count(*) > 1
+        """)
+        q("""
+        CREATE OR REPLACE TABLE status AS
+        SELECT w.seq, w.kind, w.id, w.source, w.t1, w.t2, w.v, w.m_region, w.max_kw, w.mt, w.w_at,
+               CASE WHEN w.reject_reason IS NOT NULL THEN 'rejected'
+                    WHEN w.late THEN 'late'
+                    WHEN rf.first_seq IS NOT NULL AND w.seq <> rf.first_seq
+                         THEN CASE WHEN w.v = rf.first_v THEN 'duplicate' ELSE 'rejected' END
+                    WHEN xf.first_seq IS NOT NULL AND w.seq <> xf.first_seq THEN 'duplicate'
+                    ELSE 'accepted' END AS st,         -- f: revised below; m: always accepted
+               CASE WHEN w.reject_reason IS NOT NULL THEN w.reject_reason
+                    WHEN NOT w.late AND rf.first_seq IS NOT NULL AND w.seq <> rf.first_seq
+                         AND w.v <> rf.first_v THEN 'conflicting_duplicate' END AS why
+        FROM rec_w w
+        LEFT JOIN r_first rf ON w.kind = 'r' AND rf.id = w.id AND rf.t1 = w.t1
+        LEFT JOIN i_first xf ON w.kind = 'i' AND xf.id = w.id AND xf.t1 = w.t1 AND xf.t2 = w.t2 AND xf.v = w.v
+        """)
+
+        # i records: sequential resend and overlap rule (small Python loop over the valid, non-late i
+        # records only; it decides them all again, whatever i_first said).
+        i_rows = q("SELECT seq, id, t1, t2, v FROM status WHERE kind = 'i' AND st IN ('accepted', 'duplicate') "
+                   "ORDER BY seq").fetchall()
+        i_dup, i_rej = interval_decisions(i_rows)
+        excluded = sorted(seq for seq, _ in i_rej)
+        if excluded == prev_excluded:
+            break
+        prev_excluded = excluded
+        q("DELETE FROM i_excluded")
+        if excluded:
+            q("INSERT INTO i_excluded SELECT unnest($1::BIGINT[])", [excluded])
     q("DROP TABLE rec")
-    # Among the non-late valid records: the first r reading of a (meter, ts) stays, a later one is
-    # a duplicate if its value is equal, else rejected conflicting_duplicate; the first i record
-    # of a (meter, start, end, kwh) stays, later ones are duplicates. Only keys seen more than once
-    # are listed (small tables).
-    q("""
-    CREATE TABLE r_first AS
-    SELECT id, t1, min(seq) AS first_seq, arg_min(v, seq) AS first_v
-    FROM rec_w WHERE kind = 'r' AND reject_reason IS NULL AND NOT late
-    GROUP BY id, t1 HAVING count(*) > 1
-    """)
-    q("""
-    CREATE TABLE i_first AS
-    SELECT id, t1, t2, v, min(seq) AS first_seq
-    FROM rec_w WHERE kind = 'i' AND reject_reason IS NULL AND NOT late
-    GROUP BY id, t1, t2, v HAVING count(*) > 1
-    """)
-    q("""
-    CREATE TABLE status AS
-    SELECT w.seq, w.kind, w.id, w.source, w.t1, w.t2, w.v, w.m_region, w.max_kw, w.mt, w.w_at,
-           CASE WHEN w.reject_reason IS NOT NULL THEN 'rejected'
-                WHEN w.late THEN 'late'
-                WHEN rf.first_seq IS NOT NULL AND w.seq <> rf.first_seq
-                     THEN CASE WHEN w.v = rf.first_v THEN 'duplicate' ELSE 'rejected' END
-                WHEN xf.first_seq IS NOT NULL AND w.seq <> xf.first_seq THEN 'duplicate'
-                ELSE 'accepted' END AS st,         -- f: revised below; m: always accepted
-           CASE WHEN w.reject_reason IS NOT NULL THEN w.reject_reason
-                WHEN NOT w.late AND rf.first_seq IS NOT NULL AND w.seq <> rf.first_seq
-                     AND w.v <> rf.first_v THEN 'conflicting_duplicate' END AS why
-    FROM rec_w w
-    LEFT JOIN r_first rf ON w.kind = 'r' AND rf.id = w.id AND rf.t1 = w.t1
-    LEFT JOIN i_first xf ON w.kind = 'i' AND xf.id = w.id AND xf.t1 = w.t1 AND xf.t2 = w.t2 AND xf.v = w.v
-    """)
     q("DROP TABLE rec_w")
+    q("DROP TABLE i_excluded")
+    q("CREATE TEMP TABLE i_dec(seq BIGINT, st VARCHAR, why VARCHAR)")
+    if i_dup:
+        q("INSERT INTO i_dec SELECT unnest($1::BIGINT[]), 'duplicate', NULL", [i_dup])
+    if i_rej:
+        q("INSERT INTO i_dec SELECT s, 'rejected', w FROM (SELECT unnest($1::BIGINT[]) AS s, unnest($2::VARCHAR[]) AS w)",
+          [[s for s, _ in i_rej], [w for _, w in i_rej]])
+    q("UPDATE status SET st = 'accepted' WHERE kind = 'i' AND st = 'duplicate'")
+    q("UPDATE status SET st = d.st, why = d.why FROM i_dec d WHERE status.seq = d.seq")
 
     # f records: sequential overlap rule (small Python loop over the f records only).
     f_rows = q("SELECT seq, id, t1, t2 FROM status WHERE kind = 'f' AND st = 'accepted' "
@@ -520,6 +550,34 @@ def run(args):
     print("files=%d" % n_files)
     print("reference_seconds=%.3f" % elapsed)
     print("total_seconds=%.3f" % total_elapsed)
+
+
+def interval_decisions(i_rows):
+    """SPEC 3.1: in arrival order, an i record with the meter, start and end of an accepted one is
+    a duplicate (same kwh) or `conflicting_duplicate`; one that overlaps any other accepted interval
+    of the meter is `overlapping_interval`. Accepted intervals of a meter are pairwise disjoint, so
+    only the one with the largest start < new end can overlap. Returns (duplicate seqs,
+    [(rejected seq, reason)])."""
+    import bisect
+    by_meter = {}  # meter -> (sorted list of starts, {start: (end, kwh)})
+    dup, rejected = [], []
+    for seq, meter, start, end, kwh in i_rows:
+        starts, spans = by_meter.setdefault(meter, ([], {}))
+        i = bisect.bisect_left(starts, end) - 1  # largest start < end
+        if i >= 0 and spans[starts[i]][0] > start:
+            s0 = starts[i]
+            e0, v0 = spans[s0]
+            if s0 == start and e0 == end:
+                if v0 == kwh:
+                    dup.append(seq)
+                else:
+                    rejected.append((seq, "conflicting_duplicate"))
+            else:
+                rejected.append((seq, "overlapping_interval"))
+            continue
+        bisect.insort(starts, start)
+        spans[start] = (end, kwh)
+    return dup, rejected
 
 
 def overlapping_factor_rejections(f_rows):

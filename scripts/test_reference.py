@@ -282,6 +282,28 @@ def test_parsing_and_counts(tmp_path):
     check(q[("national", "CN")], 1.5 * 0.5 / 900.5, 1.5 * 0.5 / 900.5 * 0.5554, 1, 1, 0)
 
 
+def test_interval_resends_and_overlaps(tmp_path):
+    # SPEC 3.1: same meter, start, end with another kwh is conflicting_duplicate (the first stays);
+    # a partly overlapping interval is overlapping_interval, and a rejected line never moves W.
+    lines = [
+        "i,Z,%s,%s,4" % (t("10:00"), t("10:30")),       # accepted, W 10:15
+        "i,Z,%s,%s,5" % (t("10:00"), t("10:30")),       # resend, another kwh: conflicting_duplicate
+        "i,Z,%s,%s,4" % (t("10:00"), t("10:30")),       # exact repeat: duplicate
+        "i,Z,%s,%s,1" % (t("10:20"), t("13:00")),       # overlaps: rejected, W stays 10:15
+        "i,Z,%s,%s,1" % (t("10:15"), t("10:20")),       # inside: overlapping (not late: W is 10:15)
+        "i,Z,%s,%s,2" % (t("10:30"), t("10:45")),       # adjacent: accepted
+        "i,Y,%s,%s,3" % (t("10:30"), t("10:45")),       # another meter: accepted
+    ]
+    reg = REGISTRY_HEADER + "Z,CN-BJ,,,,,\nY,CN-BJ,,,,,\n"
+    counts, out = run_reference(tmp_path, reg, "\n".join(lines) + "\n")
+    assert (counts["accepted"], counts["duplicate"], counts["rejected"], counts["late"]) == \
+        ("3", "1", "3", "0")
+    assert counts["rejected_conflicting_duplicate"] == "1"
+    assert counts["rejected_overlapping_interval"] == "2"
+    h = read_rows(out, "1h", "2026-11-18", "1000")
+    check(h[("national", "CN")], 9.0, 9.0 * 0.5554, 2, 3, 0)
+
+
 def test_arrival_order_across_files(tmp_path):
     # The file order on the command line is the arrival order.
     # first, second: 10:00, 11:00 (W = 10:45), then 10:15 is late -> span 10:00-11:00, 4 kWh.
@@ -360,7 +382,7 @@ def simulate(registry, lines, annual, ef):
     import datetime
     W = None
     readings = {}           # meter -> {ts: value}
-    i_seen, i_spans = set(), {}
+    i_seen, i_spans = {}, {}
     f_state, m_state = {}, {}
     energy = {}             # (meter, slot) -> [kwh, set(span ids)]
     closed = {}             # (region, slot) -> (factor, rt_frac)
@@ -458,11 +480,14 @@ def simulate(registry, lines, annual, ef):
             _, meter, a, b, k = rec
             if W is not None and b <= W:
                 counts["late"] += 1
-            elif (meter, a, b, k) in i_seen:
-                counts["duplicate"] += 1
+            elif (meter, a, b) in i_seen:
+                # SPEC 3.1: a resend of meter, start, end: duplicate, or conflicting (the first stays)
+                counts["duplicate" if i_seen[(meter, a, b)] == k else "rejected"] += 1
+            elif any(x < b and a < y for (x, y, _) in i_spans.get(meter, [])):
+                counts["rejected"] += 1  # overlapping_interval: never moves W
             else:
                 counts["accepted"] += 1
-                i_seen.add((meter, a, b, k))
+                i_seen[(meter, a, b)] = k
                 i_spans.setdefault(meter, []).append((a, b, k))
                 move(b - RW)
         elif kind == "f":
@@ -537,6 +562,9 @@ def random_case(rng):
             b = a + rng.choice([300, 900, 1800, 5400])
             rec = ("i", meter, a, b, round(rng.uniform(0, 10), 2))
             events.append((b + rng.uniform(-300, 2400), rec))
+            if rng.random() < 0.3:  # a resend: the same, or corrected (conflicting_duplicate)
+                again = rec if rng.random() < 0.5 else rec[:4] + (round(rec[4] + 1, 2),)
+                events.append((b + rng.uniform(-300, 2400), again))
     for _ in range(rng.randrange(0, 8)):
         a = base + rng.randrange(0, 5 * 3600, 300)
         rec = ("f", rng.choice(["CN-GD", "CN-YN"]), a, a + rng.choice([300, 900, 1200, 3600]),

@@ -76,18 +76,19 @@ extension Engine {
         }
         let m = Int(r.meter)
         let kind: UInt8 = r.kind == .register ? 0 : 1
+        if kind == 1, let reason = intervalClash(meter: m, start: r.t0, end: key, kwh: r.value) {
+            if let reason { reject(reason, line: line, origin: origin) } else { counts.duplicate += 1 }
+            return
+        }
         // Find the insertion point in the meter's sorted pending list, catching repeats.
         var prev: Int32 = -1
         var cur = pendHead[m]
         while cur >= 0 {
             let c = pool[Int(cur)]
-            if c.key > key || (c.key == key && (c.kind > kind || (c.kind == kind && (c.start > r.t0 || (c.start == r.t0 && c.value > r.value))))) { break }
+            if c.key > key || (c.key == key && (c.kind > kind || (c.kind == kind && c.start > r.t0))) { break }
             if c.key == key && c.kind == kind && c.start == r.t0 {
-                if kind == 0 {
-                    if c.value == r.value { counts.duplicate += 1 } else { reject(.conflictingDuplicate, line: line, origin: origin) }
-                    return
-                }
-                if c.value == r.value { counts.duplicate += 1; return }
+                if c.value == r.value { counts.duplicate += 1 } else { reject(.conflictingDuplicate, line: line, origin: origin) }
+                return
             }
             prev = cur
             cur = c.next
@@ -106,6 +107,26 @@ extension Engine {
             let w = key &- settings.reorderWindow
             if w > watermark { advance(to: w) }
         }
+    }
+
+    /// How an `i` record `[start, end)` of meter `m` (not late) meets the intervals already accepted
+    /// for the meter (reference §3.1): nil when it meets none, `.some(nil)` for an exact repeat (a
+    /// duplicate), else the reason to reject it. Accepted intervals never overlap, and those behind
+    /// the watermark all end at or before it, so a record ending after the watermark overlaps one of
+    /// them exactly when it starts before the latest of their ends.
+    @inline(__always)
+    func intervalClash(meter m: Int, start: Micros, end: Micros, kwh: Double) -> RejectReason?? {
+        if start < intervalEnd[m] { return .some(.overlappingInterval) }
+        var h = pendHead[m]
+        while h >= 0 {
+            let c = pool[Int(h)]
+            if c.kind == 1 && c.start < end && start < c.key {
+                if c.start == start && c.key == end { return .some(c.value == kwh ? nil : .conflictingDuplicate) }
+                return .some(.overlappingInterval)
+            }
+            h = c.next
+        }
+        return nil
     }
 
     @inline(__always)

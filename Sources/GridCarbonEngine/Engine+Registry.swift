@@ -57,7 +57,7 @@ extension Engine {
 
         for m in 0..<mc {
             let t = follow[m]
-            if t >= 0 { e.baseTs[t] = baseTs[m]; e.baseVal[t] = baseVal[m] }
+            if t >= 0 { e.baseTs[t] = baseTs[m]; e.baseVal[t] = baseVal[m]; e.intervalEnd[t] = intervalEnd[m] }
             // Pending items, in list order, onto the target's list (the map is one-to-one).
             var h = pendHead[m]
             var tail: Int32 = -1

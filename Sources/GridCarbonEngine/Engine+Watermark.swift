@@ -79,6 +79,7 @@ extension Engine {
                 }
             } else {
                 attribute(meter: m, start: it.start, end: it.key, energy: it.value)
+                if it.key > intervalEnd[m] { intervalEnd[m] = it.key }
                 if alertsTrackMeters {
                     alerts!.seen(meter: m, at: it.key, region: Int(meters.region[m]), register: false, anomaly: false, openFrom: slotStart(closedBefore))
                 }

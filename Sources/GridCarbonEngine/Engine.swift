@@ -27,6 +27,9 @@ public final class Engine {
     let meterCount: Int
     let baseTs: UnsafeMutablePointer<Int64>
     let baseVal: UnsafeMutablePointer<Double>
+    /// The latest end of the meter's intervals already attributed (behind the watermark), or
+    /// `Time.distantPast`: an `i` record starting before it overlaps one of them (reference §3.1).
+    let intervalEnd: UnsafeMutablePointer<Int64>
     let pendHead: UnsafeMutablePointer<Int32>
     /// The registry's frozen per-meter arrays (kept alive by `meters`).
     let meters: MeterIndex
@@ -115,6 +118,7 @@ public final class Engine {
         let n = max(meterCount, 1)
         baseTs = .allocate(capacity: n); baseTs.initialize(repeating: Time.distantPast, count: n)
         baseVal = .allocate(capacity: n); baseVal.initialize(repeating: 0, count: n)
+        intervalEnd = .allocate(capacity: n); intervalEnd.initialize(repeating: Time.distantPast, count: n)
         pendHead = .allocate(capacity: n); pendHead.initialize(repeating: -1, count: n)
         meters = registry.index!
         profileOf = meters.profile
@@ -175,7 +179,7 @@ public final class Engine {
     }
 
     deinit {
-        baseTs.deallocate(); baseVal.deallocate(); pendHead.deallocate()
+        baseTs.deallocate(); baseVal.deallocate(); intervalEnd.deallocate(); pendHead.deallocate()
         pool.deallocate(); cells.deallocate()
         for list in open { for acc in list { acc.release() } }
         for acc in spare { acc.release() }

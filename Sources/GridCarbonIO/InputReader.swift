@@ -83,24 +83,29 @@ public final class InputReader {
         var skipping = false   // inside an over-long line, dropping bytes to the next newline
         var lineNo: Int64 = 1
 
-        // Hands over whatever complete lines `buf[0..<filled]` holds and keeps the tail.
+        // Hands over whatever complete lines `buf[0..<filled]` holds and keeps the tail. The sink
+        // sees at most `maxLineBytes + 1` bytes at a time, so every line it takes fits the bound
+        // (newline included), and a window without a newline is an over-long line, whether or not
+        // its newline is in this block (a 2 MB line is `line_too_long` in a 4 MB block too).
         func consume() throws {
             var start = 0
-            if skipping {
-                guard let nl = memchr(buf.baseAddress!, 0x0A, filled) else { filled = 0; return }
-                start = buf.baseAddress!.distance(to: UnsafeMutableRawPointer(nl)) + 1
-                skipping = false
-                lineNo += 1
+            while true {
+                if skipping {
+                    guard let nl = memchr(buf.baseAddress! + start, 0x0A, filled - start) else { filled = 0; return }
+                    start = buf.baseAddress!.distance(to: UnsafeMutableRawPointer(nl)) + 1
+                    skipping = false
+                    lineNo += 1
+                }
+                let end = min(filled, start + maxLineBytes + 1)
+                start += try sink.lines(UnsafeRawBufferPointer(rebasing: buf[start..<end]), line: &lineNo)
+                if end - start > maxLineBytes {
+                    try sink.tooLong(UnsafeRawBufferPointer(rebasing: buf[start..<(start + min(256, end - start))]), number: lineNo)
+                    skipping = true
+                    continue
+                }
+                if end == filled { break }
             }
-            let used = try sink.lines(UnsafeRawBufferPointer(rebasing: buf[start..<filled]), line: &lineNo)
-            start += used
             let rest = filled - start
-            if rest > maxLineBytes {
-                try sink.tooLong(UnsafeRawBufferPointer(rebasing: buf[start..<(start + 256)]), number: lineNo)
-                skipping = true
-                filled = 0
-                return
-            }
             if rest > 0 && start > 0 {
                 memmove(buf.baseAddress!, buf.baseAddress! + start, rest)
             }
@@ -151,7 +156,10 @@ public final class InputReader {
             }
         }
         try consume()
-        if filled > 0 && !skipping {
+        if skipping {
+            // The input ended inside an over-long last line: it was rejected, and it is a line.
+            lineNo += 1
+        } else if filled > 0 {
             try sink.lastLine(UnsafeRawBufferPointer(rebasing: buf[0..<filled]), number: lineNo)
             lineNo += 1
         }

@@ -50,7 +50,14 @@ struct CatCommand: ParsableCommand {
         var rows: [[String]] = []
         for f in files {
             let text: String
-            do { text = String(decoding: try Zstd.decompress(try Files.read(f)), as: UTF8.self) } catch {
+            do {
+                let bytes = try Files.read(f)
+                // Not "truncated": a file of 0 bytes holds no zstd frame at all.
+                if bytes.isEmpty { throw CommandError(.unreadable, "\(f): empty file (0 bytes), not a zstd aggregate file") }
+                text = String(decoding: try Zstd.decompress(bytes), as: UTF8.self)
+            } catch let e as CommandError {
+                throw e
+            } catch {
                 throw CommandError(.unreadable, "\(f): \(error)")
             }
             var lines = text.split(separator: "\n")

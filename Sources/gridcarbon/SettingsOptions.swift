@@ -21,16 +21,17 @@ struct SettingsOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Levels to aggregate: national,province,city,park,enterprise,industry,meter. (default: all but meter)", valueName: "levels"))
     var levels: String?
 
-    @Option(name: .customLong("reorder-window"), help: ArgumentHelp("How far behind the newest meter record the watermark trails. (default: 15m)", valueName: "duration"))
+    // `.unconditional`: `--reorder-window -5m` is a (refused) value, not a missing one.
+    @Option(name: .customLong("reorder-window"), parsing: .unconditional, help: ArgumentHelp("How far behind the newest meter record the watermark trails. (default: 15m)", valueName: "duration"))
     var reorderWindow: String?
 
-    @Option(name: .customLong("span-horizon"), help: ArgumentHelp("How long a slot stays open after its end, for long spans. (default: 1h)", valueName: "duration"))
+    @Option(name: .customLong("span-horizon"), parsing: .unconditional, help: ArgumentHelp("How long a slot stays open after its end, for long spans. (default: 1h)", valueName: "duration"))
     var spanHorizon: String?
 
-    @Option(name: .customLong("max-gap"), help: ArgumentHelp("Register gaps longer than this raise a meter_gap anomaly. (default: 24h)", valueName: "duration"))
+    @Option(name: .customLong("max-gap"), parsing: .unconditional, help: ArgumentHelp("Register gaps longer than this raise a meter_gap anomaly. (default: 24h)", valueName: "duration"))
     var maxGap: String?
 
-    @Option(name: .customLong("max-future"), help: ArgumentHelp("Meter records further ahead of the wall clock are rejected. (default: 15m)", valueName: "duration"))
+    @Option(name: .customLong("max-future"), parsing: .unconditional, help: ArgumentHelp("Meter records further ahead of the wall clock are rejected. (default: 15m)", valueName: "duration"))
     var maxFuture: String?
 
     @Option(name: .customLong("factors"), help: ArgumentHelp("Annual factor table replacing the embedded one (cn_grid_factors.csv layout).", valueName: "file"))

@@ -19,13 +19,16 @@ import Testing
         let start = Harness.t("2026-11-18T00:00:00+08:00")
         var out: [(Micros, String)] = []
         var value = [Double](repeating: 100, count: meters)
+        // Interval meters report back to back (§3.1: intervals of a meter must not overlap).
+        var lastEnd = [Micros](repeating: start - 5 * Time.microsPerMinute, count: meters)
         for step in 0..<(hours * 12) {
             let nominal = start + Int64(step) * 5 * Time.microsPerMinute
             for m in 0..<meters {
                 let t = nominal + Int64(rng.next() % 240) * Time.microsPerSecond
                 let e = Double(rng.next() % 10_000) / 1000
                 if m % 7 == 3 {
-                    out.append((t, "i,M\(m),\(f.string(t - 5 * Time.microsPerMinute)),\(f.string(t)),\(e)"))
+                    out.append((t, "i,M\(m),\(f.string(lastEnd[m])),\(f.string(t)),\(e)"))
+                    lastEnd[m] = t
                 } else {
                     value[m] += e
                     out.append((t, "r,M\(m),\(f.string(t)),\(value[m])"))

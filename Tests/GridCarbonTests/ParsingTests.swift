@@ -134,7 +134,7 @@ import Testing
         ("{\"kind\":\"r\",\"meter\":{\"id\":1},\"ts\":1763604900,\"kwh\":1}", .badJSON),
         ("{\"kind\":\"r\",\"meter\":\"A\",\"ts\":1763604900,\"kwh\":1} trailing", .badJSON),
         ("{kind:r}", .badJSON),
-        ("{\"kind\":\"r\",\"meter\":\"A\\u0041\",\"ts\":1763604900,\"kwh\":1}", .badMeterID),
+        ("{\"kind\":\"r\",\"meter\":\"A\\u0041\",\"ts\":1763604900,\"kwh\":1}", .unknownMeter),
         ("\u{FEFF}r,A,1763604900,1", .badKind),
     ])
     func rejectsWithReason(_ line: String, _ expected: RejectReason) {

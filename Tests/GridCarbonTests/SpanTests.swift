@@ -70,12 +70,14 @@ import GridCarbonIO
         #expect(h.row("15m", "\(d)10:00:00+08:00", .national, "CN")?.energy == 1)
     }
 
-    @Test func exactRepeatOfIntervalIsADuplicate() {
+    @Test func exactRepeatOfIntervalIsADuplicateAndAResendWithAnotherValueIsRejected() {
         let line = "i,B,\(d)10:00:00+08:00,\(d)10:15:00+08:00,4"
         let h = Harness().feed([line, line, "i,B,\(d)10:00:00+08:00,\(d)10:15:00+08:00,5"])
         #expect(h.engine.counts.duplicate == 1)
-        #expect(h.row("15m", "\(d)10:00:00+08:00", .national, "CN")?.energy == 9)
-        #expect(h.row("15m", "\(d)10:00:00+08:00", .national, "CN")?.spans == 2)
+        #expect(h.sink.rejected.map(\.0) == [.conflictingDuplicate])
+        // The first stays: a corrected resend never adds to the original.
+        #expect(h.row("15m", "\(d)10:00:00+08:00", .national, "CN")?.energy == 4)
+        #expect(h.row("15m", "\(d)10:00:00+08:00", .national, "CN")?.spans == 1)
     }
 
     @Test func readingsOutOfOrderInsideTheWindowGiveTheSortedSpans() {

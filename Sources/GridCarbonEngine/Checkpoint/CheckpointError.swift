@@ -15,7 +15,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
         switch self {
         case .engineNotFresh(let why): return "cannot restore a checkpoint into an engine that already holds state (\(why)); restore into a freshly constructed engine"
         case .notACheckpoint: return "not a gridcarbon engine checkpoint (bad magic)"
-        case .unsupportedVersion(let v): return "checkpoint format version \(v) is not supported (this build reads version \(EngineCheckpointFormat.version))"
+        case .unsupportedVersion(let v): return "checkpoint format version \(v) is not supported (this build reads versions \(EngineCheckpointFormat.readable.lowerBound) to \(EngineCheckpointFormat.readable.upperBound))"
         case .corrupt(let why): return "corrupt checkpoint: \(why)"
         case .configurationMismatch(let why): return "checkpoint does not match this configuration: \(why)"
         }

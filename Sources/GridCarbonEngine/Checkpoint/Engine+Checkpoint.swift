@@ -76,7 +76,7 @@ extension Engine {
         guard bytes.prefix(8).elementsEqual(EngineCheckpointFormat.magic) else { throw CheckpointError.notACheckpoint }
         guard bytes.count >= header else { throw CheckpointError.corrupt("truncated: \(bytes.count) bytes, shorter than the \(header)-byte header") }
         let version = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == EngineCheckpointFormat.version else { throw CheckpointError.unsupportedVersion(version) }
+        guard EngineCheckpointFormat.readable.contains(version) else { throw CheckpointError.unsupportedVersion(version) }
         let flags = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
         guard flags == EngineCheckpointFormat.flags else {
             throw CheckpointError.corrupt(flags == 1 || flags == 0 ? "written on a machine of the other byte order" : "unknown flags \(flags)")
@@ -101,9 +101,9 @@ extension Engine {
         let here = fingerprint()
         do {
             var check = ByteReader(bytes, from: header, context: "header")
-            try readState(&check, here: here, apply: false)
+            try readState(&check, here: here, version: version, apply: false)
             var apply = ByteReader(bytes, from: header, context: "header")
-            try readState(&apply, here: here, apply: true)
+            try readState(&apply, here: here, version: version, apply: true)
         } catch let e as ByteCodecError {
             throw CheckpointError(e)
         }
@@ -205,6 +205,7 @@ extension Engine {
         o.i64(Int64(meterCount))
         o.raw(baseTs, count: meterCount)
         o.raw(baseVal, count: meterCount)
+        o.raw(intervalEnd, count: meterCount)
 
         o.section(F.pending)
         o.i64(Int64(pendingCount))
@@ -283,7 +284,7 @@ extension Engine {
 
     /// Reads the state; with `apply` false it only checks (every length, index and enum value),
     /// with `apply` true it installs what it reads.
-    func readState(_ r: inout ByteReader, here: CheckpointFingerprint, apply: Bool) throws {
+    func readState(_ r: inout ByteReader, here: CheckpointFingerprint, version: UInt32 = EngineCheckpointFormat.version, apply: Bool) throws {
         typealias F = EngineCheckpointFormat
         let fp = try CheckpointFingerprint.read(&r)
         let diffs = fp.differences(from: here)
@@ -313,6 +314,9 @@ extension Engine {
         guard try r.i64("meter count") == Int64(meterCount) else { throw r.fail("meter count disagrees with the registry section") }
         try r.raw(meterCount * 8, into: apply ? UnsafeMutableRawPointer(baseTs) : nil, "baseline timestamps")
         try r.raw(meterCount * 8, into: apply ? UnsafeMutableRawPointer(baseVal) : nil, "baseline values")
+        // Version 2 did not keep the ends of attributed intervals: after it, only the pending
+        // intervals catch overlaps until the meter's next interval is attributed.
+        if version >= 3 { try r.raw(meterCount * 8, into: apply ? UnsafeMutableRawPointer(intervalEnd) : nil, "interval ends") }
 
         try r.section(F.pending)
         let np = try r.count(each: 32, "pending items")

@@ -5,7 +5,7 @@ import GridCarbonModel
 /// Header, 32 bytes, little-endian:
 /// ```
 ///  0  magic "GCENGCKP"
-///  8  u32 format version (2: exact window sums; 1 held them as f64)
+///  8  u32 format version (3: interval ends in `BASE`; 2: exact window sums; 1 held them as f64)
 /// 12  u32 flags (0; bit 0 would mark a big-endian writer)
 /// 16  u64 payload length
 /// 24  u32 CRC-32 of bytes 0..<24 followed by the payload
@@ -23,7 +23,8 @@ import GridCarbonModel
 ///   ``Registry/snapshot()`` next to it).
 /// - `SCAL`: accepted, duplicate, rejected, late, watermark, maxEventTime, windowsClosed, closedBefore.
 /// - `SRCS`: source name count, then per name its byte length and UTF-8 bytes.
-/// - `BASE`: meter count, then baseline timestamps (i64 × meters) and values (f64 × meters).
+/// - `BASE`: meter count, then baseline timestamps (i64 × meters) and values (f64 × meters), then
+///   (version 3) the latest end of each meter's attributed intervals (i64 × meters, reference §3.1).
 /// - `PEND`: item count, then per meter in index order its pending items in list order, 32 bytes
 ///   each: key i64, start i64, value f64, meter i32, kind u32 (0 register, 1 interval).
 /// - `SLOT`: ring size, touched count, then per touched slot (ring order) its ring index and the
@@ -43,7 +44,9 @@ import GridCarbonModel
 /// caches cold, which changes no output.
 public enum EngineCheckpointFormat {
     public static let magic: [UInt8] = Array("GCENGCKP".utf8)
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
+    /// The versions ``Engine/restore(from:)-([UInt8])`` reads: 2 lacks the interval ends.
+    public static let readable: ClosedRange<UInt32> = 2...3
     public static let headerSize = 32
 
     static func tag(_ s: StaticString) -> UInt64 {

@@ -3,7 +3,9 @@ import GridCarbonModel
 /// NDJSON record lines: a flat object with the CSV fields by name,
 /// `{"kind":"r","meter":"M1","ts":"2026-11-20T10:15:00+08:00","kwh":1012.5}`.
 /// Timestamps may be strings or Unix-second numbers; numbers may be JSON numbers or strings.
-/// Unknown keys are ignored, so producers can add their own (a sequence number, a source id).
+/// Unknown keys are ignored whatever they hold (nested objects and arrays too), so producers can add
+/// their own (a sequence number, a source id, a block of metadata). Strings may use any JSON escape
+/// (`"A\u0041"` is `AA`); a line that is not valid JSON is `bad_json` (reference §2.2).
 extension LineParser {
     /// Field slots, in the order of `JSONField`.
     @usableFromInline
@@ -25,74 +27,70 @@ extension LineParser {
 
     @inlinable
     func parseJSON(_ l: UnsafeRawBufferPointer, into out: inout ParsedRecord) -> ParseOutcome {
-        // lo/hi per field, -1 when absent; escaped strings are rejected for the fields we read.
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 20) { r -> ParseOutcome in
+        // lo/hi per field, -1 when absent, -3 for an object or array; a range at or past `n` is in `scratch` (a string whose
+        // escapes were decoded there, reference §2.2: `"A\u0041"` is `AA`).
+        let n = l.count
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 20) { r -> ParseOutcome in
+          withUnsafeTemporaryAllocation(byteCount: n, alignment: 1) { scratch -> ParseOutcome in
             for k in 0..<20 { r[k] = -1 }
-            let n = l.count
-            var i = 1
-            @inline(__always) func ws() { while i < n && (l[i] == 0x20 || l[i] == 0x09) { i += 1 } }
-            /// Scans a string starting at the quote; returns the content range and whether it has escapes.
-            @inline(__always) func string() -> (Int, Int, Bool)? {
-                guard i < n, l[i] == 0x22 else { return nil }
-                i += 1
-                let lo = i
-                var esc = false
-                while i < n && l[i] != 0x22 {
-                    if l[i] == 0x5C { esc = true; i += 1 }
-                    else if l[i] < 0x20 { return nil }
-                    i += 1
-                }
-                guard i < n else { return nil }
-                let hi = i
-                i += 1
-                return (lo, hi, esc)
-            }
-            ws()
-            if i < n && l[i] == 0x7D {
-                i += 1
+            var used = 0
+            var c = JSONCursor(l, at: 1)
+            c.ws()
+            if c.byte == 0x7D {
+                c.i += 1
             } else {
                 while true {
-                    ws()
-                    guard let (klo, khi, kesc) = string() else { return .rejected(.badJSON) }
-                    ws()
-                    guard i < n, l[i] == 0x3A else { return .rejected(.badJSON) }
-                    i += 1
-                    ws()
-                    guard i < n else { return .rejected(.badJSON) }
-                    var vlo: Int, vhi: Int
-                    var bad = false
-                    if l[i] == 0x22 {
-                        guard let (a, b, e) = string() else { return .rejected(.badJSON) }
-                        vlo = a; vhi = b; bad = e
+                    c.ws()
+                    guard let key = c.string() else { return .rejected(.badJSON) }
+                    c.ws()
+                    guard c.byte == 0x3A else { return .rejected(.badJSON) }
+                    c.i += 1
+                    c.ws()
+                    var field: JSONField?
+                    if key.escaped {
+                        let k = JSONCursor.unescape(UnsafeRawBufferPointer(rebasing: l[key.lo..<key.hi]), into: scratch.baseAddress! + used)
+                        field = JSONField.match(UnsafeRawBufferPointer(start: scratch.baseAddress! + used, count: k))
                     } else {
-                        vlo = i
-                        while i < n, l[i] != 0x2C, l[i] != 0x7D, l[i] != 0x20, l[i] != 0x09 {
-                            let c = l[i]
-                            // Numbers and the literals true/false/null only: no nested values.
-                            if c == 0x7B || c == 0x5B || c == 0x22 { return .rejected(.badJSON) }
-                            i += 1
-                        }
-                        vhi = i
-                        if vhi == vlo { return .rejected(.badJSON) }
+                        field = JSONField.match(UnsafeRawBufferPointer(rebasing: l[key.lo..<key.hi]))
                     }
-                    if !kesc, let f = JSONField.match(UnsafeRawBufferPointer(rebasing: l[klo..<khi])) {
-                        if bad { vlo = -2; vhi = -2 }
+                    let vlo: Int, vhi: Int
+                    switch c.byte {
+                    case 0x22:
+                        guard let v = c.string() else { return .rejected(.badJSON) }
+                        if v.escaped && field != nil {
+                            let k = JSONCursor.unescape(UnsafeRawBufferPointer(rebasing: l[v.lo..<v.hi]), into: scratch.baseAddress! + used)
+                            vlo = n + used; vhi = n + used + k
+                            used += k
+                        } else {
+                            vlo = v.lo; vhi = v.hi
+                        }
+                    case 0x7B, 0x5B:
+                        // A nested value: ignored under an unknown key, never a record field
+                        // (-3; a later repeat of the key replaces it, as in any JSON reader).
+                        guard c.skipValue() else { return .rejected(.badJSON) }
+                        vlo = -3; vhi = -3
+                    default:
+                        guard let v = c.scalar() else { return .rejected(.badJSON) }
+                        vlo = v.lo; vhi = v.hi
+                    }
+                    if let f = field {
                         r[f.rawValue * 2] = vlo
                         r[f.rawValue * 2 + 1] = vhi
                     }
-                    ws()
-                    guard i < n else { return .rejected(.badJSON) }
-                    if l[i] == 0x2C { i += 1; continue }
-                    if l[i] == 0x7D { i += 1; break }
+                    c.ws()
+                    if c.byte == 0x2C { c.i += 1; continue }
+                    if c.byte == 0x7D { c.i += 1; break }
                     return .rejected(.badJSON)
                 }
             }
-            ws()
-            guard i == n else { return .rejected(.badJSON) }
+            c.ws()
+            guard c.atEnd else { return .rejected(.badJSON) }
+            for k in stride(from: 0, to: 20, by: 2) where r[k] == -3 { return .rejected(.badJSON) }
             @inline(__always) func has(_ f: JSONField) -> Bool { r[f.rawValue * 2] != -1 }
             @inline(__always) func value(_ f: JSONField) -> UnsafeRawBufferPointer {
                 let lo = r[f.rawValue * 2], hi = r[f.rawValue * 2 + 1]
                 if lo < 0 { return UnsafeRawBufferPointer(rebasing: l[0..<0]) }
+                if lo >= n { return UnsafeRawBufferPointer(start: scratch.baseAddress! + (lo - n), count: hi - lo) }
                 return UnsafeRawBufferPointer(rebasing: l[lo..<hi])
             }
             guard has(.kind) else { return .rejected(.badKind) }
@@ -112,6 +110,7 @@ extension LineParser {
                 guard has(.region), has(.start), has(.end), has(.source), has(.mwh) else { return .rejected(.badFieldCount) }
                 return mix(region: value(.region), start: value(.start), end: value(.end), source: value(.source), mwh: value(.mwh), into: &out)
             }
+          }
         }
     }
 }

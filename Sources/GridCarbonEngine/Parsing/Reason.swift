@@ -35,6 +35,8 @@ public enum RejectReason: UInt8, CaseIterable, Sendable {
     /// A meter record on the stream's grid subject, or on the subject of another partition than
     /// its meter's (§8: meter records go to their partition).
     case misrouted
+    /// An `i` record that partly overlaps an interval already accepted for the same meter (§3.1).
+    case overlappingInterval
 
     /// The code written to side outputs and API answers.
     public var code: String {
@@ -56,6 +58,7 @@ public enum RejectReason: UInt8, CaseIterable, Sendable {
         case .lineTooLong: "line_too_long"
         case .badJSON: "bad_json"
         case .misrouted: "misrouted"
+        case .overlappingInterval: "overlapping_interval"
         }
     }
 }

@@ -9,6 +9,9 @@ extension EngineSettings {
         func value(_ key: ConfigKey) -> String { file.value(key, flag: flags[key]) ?? "" }
         func duration(_ text: String, _ key: ConfigKey) throws(ConfigurationError) -> Micros {
             guard let d = DurationFormat.parse(text) else {
+                if text.hasPrefix("-"), DurationFormat.parse(String(text.dropFirst())) != nil {
+                    throw ConfigurationError(.badValue, message: "\(key.label) '\(text)' must not be negative")
+                }
                 throw ConfigurationError(.badValue, message: "\(key.label) '\(text)' is not a duration such as 90s, 15m, 1h, 1d")
             }
             return d
