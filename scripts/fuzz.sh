@@ -31,10 +31,11 @@ run_target() {
     cp -n "$ROOT/Fuzz/corpus/$target/"* "$corpus/" 2>/dev/null || true
     local dict=()
     [[ -f $ROOT/Fuzz/dict/$target.dict ]] && dict=(-dict="$ROOT/Fuzz/dict/$target.dict")
-    # Slow inputs are findings too: 1 s per input at most (-timeout), 2 GB of memory (-rss_limit_mb,
+    # Slow inputs are findings too: 5 s per input at most (-timeout; the sanitizer build of the engine
+    # is slow, and a loaded machine slower still), inputs over 1 s reported, 2 GB of memory (-rss_limit_mb,
     # -malloc_limit_mb: a declared length that allocates is found, not survived).
     GRIDCARBON_FUZZ_TARGET=$target ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$(binary)" \
-        -artifact_prefix="$findings/" -timeout=1 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+        -artifact_prefix="$findings/" -timeout=5 -report_slow_units=1 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
         -max_len=65536 "${dict[@]}" "$@" "$corpus"
 }
 

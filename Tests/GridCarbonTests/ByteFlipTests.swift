@@ -62,6 +62,10 @@ import Glibc
         let segments = try storage.segments()
         try #require(segments.count >= 2, "the test needs more than one segment")
         let files = try segments.map { try storage.read($0) }
+        let onDisk: Int = files.map(\.count).reduce(0, +)
+        let framed: Int = written.map { $0.count + 8 }.reduce(0, +)
+        #expect(onDisk == framed)
+        var cut = 0, refused = 0
 
         for (si, seg) in segments.enumerated() {
             let last = si == segments.count - 1
@@ -81,12 +85,18 @@ import Glibc
                     #expect(got.count < written.count, "segment \(seg) byte \(i): a flipped entry was delivered")
                     #expect(Array(written.prefix(got.count)) == got, "segment \(seg) byte \(i): entries differ")
                     #expect(damaged.size(seg) < Int64(files[si].count), "segment \(seg) byte \(i): not cut")
+                    cut += 1
                 } catch let e as WriteAheadLog.CorruptSegment {
                     #expect(!last, "segment \(si) byte \(i): the last segment is repaired, not refused")
                     #expect(e.segment == seg)
                     #expect(Array(written.prefix(got.count)) == got)
+                    refused += 1
                 }
             }
         }
+        let lastBytes: Int = files.last!.count
+        let earlierBytes: Int = files.dropLast().map(\.count).reduce(0, +)
+        #expect(cut == lastBytes)
+        #expect(refused == earlierBytes)
     }
 }
