@@ -1,6 +1,12 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
@@ -127,3 +133,24 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (docs/fuzzing.md): only with GRIDCARBON_FUZZ=1, as `scripts/fuzz.sh` builds them
+// (`-sanitize=fuzzer,address` into `.build-fuzz`), so ordinary builds never see them. One
+// executable; the target to run is chosen by GRIDCARBON_FUZZ_TARGET. It reads the write-ahead-log
+// entry and host checkpoint decoders of GridCarbonServer through links to their source files
+// (Fuzz/Sources/GridCarbonFuzz/Linked), so the sanitizer build does not need the daemon's
+// networking dependencies.
+if getenv("GRIDCARBON_FUZZ").map({ String(cString: $0) }) == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "GridCarbonFuzz",
+            dependencies: [
+                "GridCarbonModel", "GridCarbonEngine", "GridCarbonIO",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Sources/GridCarbonFuzz",
+            // Swift 5 mode: the harness keeps its fixtures in globals, one thread only.
+            swiftSettings: [.swiftLanguageMode(.v5), .unsafeFlags(["-parse-as-library"])]
+        )
+    )
+}

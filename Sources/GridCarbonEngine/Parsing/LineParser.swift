@@ -48,6 +48,11 @@ public struct LineParser: Sendable {
     /// another partition is `misrouted`, not `unknown_meter`. Read on a miss only.
     @usableFromInline let scope: ScopeBox
 
+    /// Quantities (`kwh`, `mwh`) of this size or more are `bad_number` (reference §2.2): far beyond
+    /// any meter, and kept well inside the range of the exact sums (``ExactSum``), which would
+    /// otherwise overflow.
+    public static let maxValue: Double = 1e15
+
     public init(registry: Registry) {
         meters = registry.index ?? Registry(meterLevel: false).index!
         lastStamp = TimestampCache()
@@ -143,7 +148,7 @@ public struct LineParser: Sendable {
         let m = meterIndex(id, after: out.meter)
         if m < 0 { return .rejected(RejectReason(rawValue: UInt8(-m))!) }
         guard let t = lastStamp.parse(ts) else { return .rejected(.badTimestamp) }
-        guard let v = ByteParsing.number(kwh) else { return .rejected(.badNumber) }
+        guard let v = ByteParsing.number(kwh), v < Self.maxValue else { return .rejected(.badNumber) }
         guard v >= 0 else { return .rejected(.negativeEnergy) }
         out.kind = .register; out.meter = m; out.t0 = t; out.t1 = t; out.value = v
         return .record
@@ -154,7 +159,7 @@ public struct LineParser: Sendable {
         let m = meterIndex(id, after: out.meter)
         if m < 0 { return .rejected(RejectReason(rawValue: UInt8(-m))!) }
         guard let a = lastStamp.parse(start), let b = ByteParsing.timestamp(end) else { return .rejected(.badTimestamp) }
-        guard let v = ByteParsing.number(kwh) else { return .rejected(.badNumber) }
+        guard let v = ByteParsing.number(kwh), v < Self.maxValue else { return .rejected(.badNumber) }
         guard b > a else { return .rejected(.badInterval) }
         guard v >= 0 else { return .rejected(.negativeEnergy) }
         out.kind = .interval; out.meter = m; out.t0 = a; out.t1 = b; out.value = v
@@ -177,7 +182,7 @@ public struct LineParser: Sendable {
         guard let r = Region.index(bytes: region), r != Region.national else { return .rejected(.badRegion) }
         guard let a = lastStamp.parse(start), let b = ByteParsing.timestamp(end) else { return .rejected(.badTimestamp) }
         guard let s = Source.parse(source) else { return .rejected(.badSource) }
-        guard let v = ByteParsing.number(mwh) else { return .rejected(.badNumber) }
+        guard let v = ByteParsing.number(mwh), v < Self.maxValue else { return .rejected(.badNumber) }
         guard b > a else { return .rejected(.badInterval) }
         guard v >= 0 else { return .rejected(.negativeEnergy) }
         out.kind = .mix; out.region = Int32(r); out.t0 = a; out.t1 = b; out.value = v; out.source = s

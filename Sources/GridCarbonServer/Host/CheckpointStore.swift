@@ -11,11 +11,13 @@ import Glibc
 /// kept (the log from the older one on stays, so a damaged newest one falls back to it). One that
 /// does not restore is renamed `….bin.damaged` and no longer counts.
 ///
-/// File layout (little-endian, ``ByteSink``): `GCHOST02`; the LSN the checkpoint is taken at; the
+/// File layout (little-endian, ``ByteSink``): `GCHOST03`; the LSN the checkpoint is taken at; the
 /// side-output segment and its three files' sizes (rejected, late, anomalies); the registry
-/// snapshot's length and bytes (``Registry/snapshot()``); the engine checkpoint
-/// (``EngineCheckpointFormat``). `GCHOST01` files, from before live registry reloads, have no
-/// registry snapshot and restore with the registry file.
+/// snapshot's length and bytes (``Registry/snapshot()``); a CRC-32 of every byte before it; the
+/// engine checkpoint (``EngineCheckpointFormat``, which has its own CRC). `GCHOST02` files are the
+/// same without the header CRC (a flipped byte in their LSN or side-output sizes went unnoticed);
+/// `GCHOST01` files, from before live registry reloads, have no registry snapshot either and
+/// restore with the registry file. Both are still read.
 struct CheckpointStore {
     /// What a checkpoint file holds besides the engine.
     struct Header {
@@ -34,7 +36,8 @@ struct CheckpointStore {
     }
 
     static let names = SequenceName(prefix: "checkpoint-", suffix: ".bin")
-    static let magic = Array("GCHOST02".utf8)
+    static let magic = Array("GCHOST03".utf8)
+    static let magicV2 = Array("GCHOST02".utf8)
     static let magicV1 = Array("GCHOST01".utf8)
 
     let directory: String
@@ -52,6 +55,7 @@ struct CheckpointStore {
         let registry = engine.registry.snapshot()
         head.i64(Int64(registry.count))
         head.bytes(registry)
+        head.u32(CRC32.checksum(head.bytes))
         var bytes = head.bytes.count
         try Files.makeDirectories(directory)
         try Files.writeAtomically("\(directory)/\(Self.names.name(header.lsn))") { write in
@@ -99,15 +103,25 @@ struct CheckpointStore {
     static func read(_ bytes: UnsafeRawBufferPointer, make: (Registry?) -> Engine) throws -> Loaded {
         var r = ByteReader(bytes, context: "host checkpoint")
         let magic = try r.bytes(8, "the magic")
-        let v2 = magic.elementsEqual(Self.magic)
+        let v3 = magic.elementsEqual(Self.magic)
+        let v2 = v3 || magic.elementsEqual(Self.magicV2)
         guard v2 || magic.elementsEqual(Self.magicV1) else { throw r.bad("magic", "not a gridcarbon checkpoint") }
         let lsn = try r.i64("LSN"), segment = try r.i64("side-output segment")
         let sizes = [try r.i64("rejected size"), try r.i64("late size"), try r.i64("anomalies size")]
-        var registry: Registry?
+        var snapshot: UnsafeRawBufferPointer?
         if v2 {
             let n = try r.count(each: 1, "registry snapshot bytes")
-            registry = try Registry(snapshot: Array(try r.bytes(n, "registry snapshot")))
+            snapshot = try r.bytes(n, "registry snapshot")
         }
+        if v3 {
+            let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<r.at]))
+            let stored = try r.u32("the header CRC-32")
+            guard stored == computed else {
+                throw ByteCodecError(.badValue, field: "the header CRC-32", offset: r.at - 4, context: r.context,
+                                     detail: "header CRC-32 mismatch (stored \(stored), computed \(computed)): the checkpoint is damaged")
+            }
+        }
+        let registry = try snapshot.map { p throws(TableError) in try Registry(snapshot: Array(p)) }
         let engine = make(registry)
         try engine.restore(from: r.rest())
         return Loaded(engine: engine, header: Header(lsn: lsn, sideSegment: segment, sideSizes: sizes))

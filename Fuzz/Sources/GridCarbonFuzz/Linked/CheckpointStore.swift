@@ -1,0 +1,1 @@
+../../../../Sources/GridCarbonServer/Host/CheckpointStore.swift
