@@ -7,14 +7,14 @@
 #   scripts/fuzz.sh list                  the targets
 #   scripts/fuzz.sh seeds                 rewrite the binary seeds (wal, checkpoint) with the real writers
 #
-# Targets: csv ndjson registry alerts wal checkpoint. Each runs over a copy of its seed corpus
+# Targets: csv ndjson engine registry alerts wal checkpoint. Each runs over a copy of its seed corpus
 # (Fuzz/corpus/TARGET, kept in the repository) in .build-fuzz/corpus/TARGET; crashes, leaks and
 # slow inputs are written to .build-fuzz/findings/TARGET/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SCRATCH=$ROOT/.build-fuzz
-TARGETS=(csv ndjson registry alerts wal checkpoint)
+TARGETS=(csv ndjson engine registry alerts wal checkpoint)
 
 build() {
     # GRIDCARBON_FUZZ=1 adds the GridCarbonFuzz target to the package (Package.swift).
@@ -28,7 +28,11 @@ run_target() {
     local target=$1; shift
     local corpus=$SCRATCH/corpus/$target findings=$SCRATCH/findings/$target
     mkdir -p "$corpus" "$findings"
-    cp -n "$ROOT/Fuzz/corpus/$target/"* "$corpus/" 2>/dev/null || true
+    local seeds=$target
+    [[ $target == engine ]] && seeds="csv ndjson"
+    for s in $seeds; do
+        for f in "$ROOT/Fuzz/corpus/$s/"*; do [[ -e $f ]] && cp -n "$f" "$corpus/$s-${f##*/}"; done
+    done
     local dict=()
     [[ -f $ROOT/Fuzz/dict/$target.dict ]] && dict=(-dict="$ROOT/Fuzz/dict/$target.dict")
     # Slow inputs are findings too: 5 s per input at most (-timeout; the sanitizer build of the engine
@@ -60,7 +64,7 @@ case "${1:-}" in
         done
         echo "fuzz ci: ${#TARGETS[@]} targets, $secs s each, no finding" >&2
         ;;
-    csv|ndjson|registry|alerts|wal|checkpoint)
+    csv|ndjson|engine|registry|alerts|wal|checkpoint)
         t=$1; shift
         build
         run_target "$t" "$@"

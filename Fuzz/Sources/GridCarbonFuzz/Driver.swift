@@ -20,6 +20,7 @@ func LLVMFuzzerRunDriver(
 let fuzzTargets: [String: (UnsafeRawBufferPointer) -> Void] = [
     "csv": FuzzCSV.run,
     "ndjson": FuzzNDJSON.run,
+    "engine": FuzzEngine.run,
     "registry": FuzzRegistry.run,
     "alerts": FuzzAlerts.run,
     "wal": FuzzWAL.run,
