@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Scale-out throughput (SPEC §8, docs/scale-out.md) on this machine, with a release binary built
+"""Scale-out throughput (reference §8, docs/scale-out.md) on this machine, with a release binary built
 elsewhere (this script builds nothing). Prints the figures of the scale-out issue:
 
   1. `gridcarbon publish` into a single-node JetStream, and into a 3-node cluster on loopback

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks systemd/gridcarbon.service offline (no running systemd needed, e.g. in a CI container):
 #   1. `systemd-analyze verify`: the unit parses, every key is known, every value valid;
-#   2. the directives SPEC §6 asks for are present;
+#   2. the directives reference §6 asks for are present;
 #   3. `systemd-analyze security --offline=yes`: overall exposure 2.0 or lower.
 # Installs systemd (for systemd-analyze) with apt-get when it is missing. Exits non-zero on any
 # problem. Usage: scripts/check-systemd.sh [UNIT]   (default systemd/gridcarbon.service)
@@ -48,7 +48,7 @@ if [ "$status" -ne 0 ] || printf '%s\n' "$output" | grep -q "$name"; then
 fi
 echo "check-systemd: verify OK"
 
-# 2. What SPEC §6 requires of the unit.
+# 2. What reference §6 requires of the unit.
 for directive in '^Type=notify' '^WatchdogSec=' '^(DynamicUser=yes|User=)' '^StateDirectory=' '^ExecReload=|^Type=notify-reload'; do
     grep -Eq "$directive" "$unit" || fail "$unit: missing $directive"
 done

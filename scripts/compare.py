@@ -10,7 +10,7 @@ decompresses zstd) and split at commas; neither side quotes fields (keys match [
 
 Checks:
   * the same set of aggregate files (window length, date, start time);
-  * in each file the exact header of SPEC 4.1, 10 fields a row, rows in strictly increasing
+  * in each file the exact header of reference §4.1, 10 fields a row, rows in strictly increasing
     (level, key) byte order (so no row twice); checked on both sides;
   * the same rows, identified by (window_start, level, key), in the file of the same name;
     window_end equal as text;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Crash test for `gridcarbon serve` (SPEC §6 durability).
+"""Crash test for `gridcarbon serve` (reference §6 durability).
 
 Streams a simulated fleet into a real daemon over TCP in chunks, each closed by `!sync`; kills the
 daemon with SIGKILL at random moments; restarts it and resends every chunk that was not

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""MQTT devices end to end (SPEC §8): nats-server's MQTT listener feeds the same stream.
+"""MQTT devices end to end (reference §8): nats-server's MQTT listener feeds the same stream.
 
 A simulated fleet's grid records go in with `gridcarbon publish` (which creates the streams,
 P = 2); its meters' readings are published as MQTT QoS-1 messages by `mosquitto_pub`, a line per

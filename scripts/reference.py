@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Independent reference implementation of gridcarbon's carbon arithmetic (SPEC.md sections 1-4).
+"""Independent reference implementation of gridcarbon's carbon arithmetic (docs/reference.md sections 1-4).
 
 This is a test oracle: it recomputes, in one batch and mostly in DuckDB SQL, the aggregate rows
-that `gridcarbon replay` must write (SPEC section 4.1), so that the Swift engine (a streaming, stateful
+that `gridcarbon replay` must write (reference §4.1), so that the Swift engine (a streaming, stateful
 implementation) can be checked against a computation that shares none of its code.
 
     python3 scripts/reference.py --registry REG.csv --out DIR
@@ -11,7 +11,7 @@ implementation) can be checked against a computation that shares none of its cod
         [--format repr|spec] INPUT...
 
 Output: DIR/aggregates/window=<len>/date=<YYYY-MM-DD>/<HHMM>.csv, plain (uncompressed) CSV with the
-header of SPEC 4.1, rows sorted by level then key (byte order). With the default `--format repr`
+header of reference §4.1, rows sorted by level then key (byte order). With the default `--format repr`
 numbers are printed as Python's repr of the double (shortest string that reads back to the same
 double), so that comparisons at a relative 1e-9 are meaningful; `--format spec` prints them as the
 spec does (C `%.6f`, then trailing zeros and a trailing point dropped), for byte comparisons with
@@ -24,7 +24,7 @@ closed slots), late_span_kwh, span_kwh (energy of all spans of non-late records)
 written, reference_seconds (elapsed time of the computation: reading the input to the last SQL
 result, without writing the files) and total_seconds (with writing).
 
-How the streaming semantics are reproduced in batch form (see SPEC 3.4):
+How the streaming semantics are reproduced in batch form (see reference §3.4):
 
 * Arrival order is the order of the input files on the command line, then the line order inside
   each file. Every line gets a sequence number `seq` in that order.
@@ -35,7 +35,7 @@ How the streaming semantics are reproduced in batch form (see SPEC 3.4):
   duplicate repeats the ts of a record seen before, so none of them can raise the maximum.
   Hence W at the arrival of line `seq` is a running max over the preceding lines: one SQL window.
 * A meter record is late when its time <= W at its arrival. Lateness is decided before the
-  duplicate checks (SPEC 4.3: "a late line is late even if it repeats an earlier one").
+  duplicate checks (reference §4.3: "a late line is late even if it repeats an earlier one").
 * Spans are built from the final set of accepted readings sorted by time (valid because a
   reading inside an existing span can only arrive while W is before the span end, i.e. before
   the span is attributed).
@@ -52,7 +52,7 @@ Only the `f` overlap rule (an `f` record is accepted unless it overlaps an earli
 record of its region other than an exact repeat of start,end) is sequential by nature; it runs as a
 small Python loop over the `f` records only. Everything else is SQL.
 
-Decisions where SPEC.md leaves room (an implementation that differs is not necessarily wrong, but
+Decisions where the reference (docs/reference.md) leaves room (an implementation that differs is not necessarily wrong, but
 the comparison will show it):
 
 * Lines: split at commas, no trimming of fields; a line is blank when it is empty or only spaces
@@ -323,7 +323,7 @@ def run(args):
     q("DROP TABLE raw")
 
     # ---- 4. watermark at arrival, lateness, duplicates --------------------------------------------
-    # A rejected line never moves the watermark (SPEC 4.3), and an i record rejected for an overlap
+    # A rejected line never moves the watermark (reference §4.3), and an i record rejected for an overlap
     # may hold the latest end so far: the lines rejected by the sequential i rule are left out of
     # the running max and the decisions are taken again, until they no longer change.
     prev_excluded = []
@@ -553,7 +553,7 @@ def run(args):
 
 
 def interval_decisions(i_rows):
-    """SPEC 3.1: in arrival order, an i record with the meter, start and end of an accepted one is
+    """reference §3.1: in arrival order, an i record with the meter, start and end of an accepted one is
     a duplicate (same kwh) or `conflicting_duplicate`; one that overlaps any other accepted interval
     of the meter is `overlapping_interval`. Accepted intervals of a meter are pairwise disjoint, so
     only the one with the largest start < new end can overlap. Returns (duplicate seqs,
@@ -581,7 +581,7 @@ def interval_decisions(i_rows):
 
 
 def overlapping_factor_rejections(f_rows):
-    """SPEC 3.3: f records of a region must not partly overlap. In arrival order, an f record
+    """reference §3.3: f records of a region must not partly overlap. In arrival order, an f record
     whose (start, end) equals an accepted one replaces it (accepted); one that overlaps any other
     accepted record of its region is rejected `overlapping_factor` (and blocks nothing later).
     Accepted intervals of a region are pairwise disjoint, so keeping them sorted by start, only the
@@ -606,7 +606,7 @@ def compute_slot_factors(q, slot, horizon, off):
     """Table slot_factor(region, ss, factor, rt_frac) for every (region, slot) holding energy.
 
     The slot [ss, se) is cut at every boundary of the f and m records in force, giving pieces on
-    which the rule of SPEC 3.3 is constant; a piece's factor is
+    which the rule of reference §3.3 is constant; a piece's factor is
       1. the f record covering it, else
       2. the generation-mix factor of the m records covering it, weighting each source by its
          AVERAGE POWER over its own interval: w = mwh / hours(end - start),
@@ -744,7 +744,7 @@ def main(argv=None):
     ap.add_argument("--slot", type=parse_duration, default=900, help="seconds (or 15m)")
     ap.add_argument("--windows", default="15m,1h,1d")
     ap.add_argument("--format", choices=["repr", "spec"], default="repr",
-                    help="repr: full-precision doubles (default); spec: %%.6f trimmed as in SPEC 1")
+                    help="repr: full-precision doubles (default); spec: %%.6f trimmed as in reference §1")
     ap.add_argument("--verbose", action="store_true", help="log each SQL step's time to stderr")
     ap.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
     ap.add_argument("inputs", nargs="+", metavar="INPUT")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Scale-out test (SPEC §8) with real nats-server processes, real workers and a real merger.
+"""Scale-out test (reference §8) with real nats-server processes, real workers and a real merger.
 
 For each partition count P: a fresh JetStream (one node, or with --cluster a 3-node cluster on
 loopback with streams replicated 3 times), `gridcarbon publish` of a simulated fleet in chunks,

@@ -283,7 +283,7 @@ def test_parsing_and_counts(tmp_path):
 
 
 def test_interval_resends_and_overlaps(tmp_path):
-    # SPEC 3.1: same meter, start, end with another kwh is conflicting_duplicate (the first stays);
+    # reference §3.1: same meter, start, end with another kwh is conflicting_duplicate (the first stays);
     # a partly overlapping interval is overlapping_interval, and a rejected line never moves W.
     lines = [
         "i,Z,%s,%s,4" % (t("10:00"), t("10:30")),       # accepted, W 10:15
@@ -348,7 +348,7 @@ def test_compare(tmp_path):
 
 # --- 5. random inputs against a literal streaming simulation ---------------------------------------
 #
-# A second, deliberately naive implementation: it walks the lines one by one exactly as SPEC 3.4
+# A second, deliberately naive implementation: it walks the lines one by one exactly as reference §3.4
 # describes a stream (watermark, lateness, attribution when W passes a span's end against the
 # slots closed before the move, slots closing with the factors known at that moment), and
 # aggregates in plain Python. reference.py computes the same thing in batch SQL; on random inputs
@@ -481,7 +481,7 @@ def simulate(registry, lines, annual, ef):
             if W is not None and b <= W:
                 counts["late"] += 1
             elif (meter, a, b) in i_seen:
-                # SPEC 3.1: a resend of meter, start, end: duplicate, or conflicting (the first stays)
+                # reference §3.1: a resend of meter, start, end: duplicate, or conflicting (the first stays)
                 counts["duplicate" if i_seen[(meter, a, b)] == k else "rejected"] += 1
             elif any(x < b and a < y for (x, y, _) in i_spans.get(meter, [])):
                 counts["rejected"] += 1  # overlapping_interval: never moves W

@@ -1,4 +1,4 @@
-/// Which partition a meter's records go to (SPEC §8): FNV-1a, 64 bits, over the bytes of the meter
+/// Which partition a meter's records go to (reference §8): FNV-1a, 64 bits, over the bytes of the meter
 /// id exactly as the record spells it (no trimming, no case folding), modulo the stream's partition
 /// count `P`:
 ///

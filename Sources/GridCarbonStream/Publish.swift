@@ -2,7 +2,7 @@ import GridCarbonEngine
 import GridCarbonIO
 import GridCarbonModel
 
-/// `gridcarbon publish` (SPEC §8): record files into the stream, each line routed to its subject,
+/// `gridcarbon publish` (reference §8): record files into the stream, each line routed to its subject,
 /// in input order, every message acknowledged.
 public enum Publish {
     /// Connects, makes sure the streams exist, reads every input in order, sends its lines and

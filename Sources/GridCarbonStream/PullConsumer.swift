@@ -1,6 +1,6 @@
 import CNats
 
-/// A durable pull consumer on one subject of a stream (SPEC §8 workers): batches fetched on
+/// A durable pull consumer on one subject of a stream (reference §8 workers): batches fetched on
 /// demand, acknowledged once their effect is durable. Not thread safe: one thread of your own
 /// per consumer (a fetch blocks up to its timeout; libnats refuses concurrent fetches).
 ///

@@ -2,7 +2,7 @@ import GridCarbonEngine
 import GridCarbonIO
 import GridCarbonModel
 
-/// Where `publish` sends a record line (SPEC §8): a meter's `r` and `i` records to its partition,
+/// Where `publish` sends a record line (reference §8): a meter's `r` and `i` records to its partition,
 /// the grid records (`f`, `m`, and the §9 kinds `x`, `o`, `c`) to the grid subject.
 ///
 /// Lines are checked by the engine's own parser, without a registry: `publish` rejects exactly
@@ -59,7 +59,7 @@ public struct RecordRouter {
         }
     }
 
-    /// `x`, `o`, `c` (SPEC §9.1), which the engine does not parse yet.
+    /// `x`, `o`, `c` (reference §9.1), which the engine does not parse yet.
     static func isFutureGridKind(_ b: UInt8) -> Bool { b == 0x78 || b == 0x6F || b == 0x63 }
 
     /// The meter id of a CSV `r`/`i` line: between the first and the second comma.

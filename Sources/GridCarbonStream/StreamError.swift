@@ -1,6 +1,6 @@
 import GridCarbonModel
 
-/// A failure of the message stream (SPEC §8): the NATS servers cannot be reached, JetStream refuses
+/// A failure of the message stream (reference §8): the NATS servers cannot be reached, JetStream refuses
 /// a request, a message is not acknowledged, or the stream contradicts what was asked of it.
 ///
 /// A stream whose partition count differs from the one asked for is a configuration error (exit

@@ -1,4 +1,4 @@
-/// Where gridcarbon's records and partial windows live in JetStream (SPEC §8, `docs/scale-out.md`).
+/// Where gridcarbon's records and partial windows live in JetStream (reference §8, `docs/scale-out.md`).
 ///
 /// - Stream `GRIDCARBON`: subjects `gridcarbon.meter.<p>` for the partitions `p = 0..<P` and
 ///   `gridcarbon.grid`. One stream on purpose: its sequence numbers order the partitions' records

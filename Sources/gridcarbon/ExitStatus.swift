@@ -2,7 +2,7 @@ import ArgumentParser
 import GridCarbonIO
 import GridCarbonModel
 
-/// The one place the exit status of a failed command is chosen (SPEC §7): from the error's type,
+/// The one place the exit status of a failed command is chosen (reference §7): from the error's type,
 /// never from its text or path. Every failure, of parsing or of a command's run, ends here with a
 /// one-line reason on standard error.
 ///

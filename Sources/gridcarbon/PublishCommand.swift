@@ -9,7 +9,7 @@ struct PublishCommand: AsyncParsableCommand {
         abstract: "Send record lines into the NATS JetStream stream, partitioned by meter, each message acknowledged.",
         discussion: """
         Reads record lines like replay does (CSV or NDJSON; `.zst` decompressed; `-` reads standard \
-        input) and sends them to the stream GRIDCARBON (SPEC §8, docs/scale-out.md):
+        input) and sends them to the stream GRIDCARBON (reference §8, docs/scale-out.md):
 
           r, i lines            gridcarbon.meter.<p>, p = FNV-1a 64 of the meter id mod P
           f, m, x, o, c lines   gridcarbon.grid (every worker reads it whole)

@@ -5,7 +5,7 @@ import Testing
 @testable import GridCarbonStream
 
 /// A 3-node JetStream cluster on loopback, streams replicated 3 times: losing a node loses nothing
-/// and stops nothing (SPEC §8).
+/// and stops nothing (reference §8).
 @Suite(.serialized) struct ClusterTests {
     @Test func publishAndFetchGoOnAfterANodeIsKilled() throws {
         let dir = temporaryDirectory("cluster")

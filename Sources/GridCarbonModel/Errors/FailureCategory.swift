@@ -1,4 +1,4 @@
-/// What a failure means to whoever ran gridcarbon, and so how the command line ends (SPEC §7).
+/// What a failure means to whoever ran gridcarbon, and so how the command line ends (reference §7).
 ///
 /// Every error type of the project says which category it is in (``CategorizedError``); the
 /// executable picks the exit status from it in one place, never from an error's text or path.

@@ -6,7 +6,7 @@ import GridCarbonModel
 import Glibc
 #endif
 
-/// The gateway's half of SPEC §8: takes batches of record lines (from TCP and HTTP ingest) and
+/// The gateway's half of reference §8: takes batches of record lines (from TCP and HTTP ingest) and
 /// stores them in the stream, answering each batch only once JetStream has acknowledged every
 /// message holding its lines.
 ///
