@@ -1,5 +1,5 @@
 # gridcarbon: `make demo` to see it work, `make test` to check it.
-.PHONY: demo serve test deps build release bench bench-scale-out clean
+.PHONY: demo serve test deps build release bench bench-scale-out fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -18,7 +18,8 @@ serve: release
 # comparison of simulate -> replay against the independent DuckDB computation, the crash test, and
 # the scale-out test (real nats-server: one node, then a 3-node cluster with kills, then through a
 # gateway with kills), and MQTT devices
-# (mosquitto_pub into nats-server's MQTT listener, merged files against replay).
+# (mosquitto_pub into nats-server's MQTT listener, merged files against replay), the overload test
+# (8 TCP + 4 HTTP producers, 20 s), and a short libFuzzer run of every fuzz target (docs/fuzzing.md).
 test: deps
 	swift build --build-tests
 	swift test --skip-build
@@ -31,6 +32,7 @@ test: deps
 	python3 scripts/scale-out-test.py --partitions 2 --gateway --kills 3 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
 	python3 scripts/mqtt-test.py --bin .build/debug/gridcarbon
 	bash scripts/check-systemd.sh
+	bash scripts/fuzz.sh ci 10
 
 bench: deps
 	bash Benchmarks/replay-throughput.sh
@@ -41,5 +43,9 @@ bench-scale-out: release
 	python3 Benchmarks/scale-out-throughput.py --bin .build/release/gridcarbon
 	cd Benchmarks && swift package --disable-sandbox benchmark --target MergeCost
 
+# Every libFuzzer target toward 10 million executions, one after the other (docs/fuzzing.md).
+fuzz:
+	for t in $$(bash scripts/fuzz.sh list); do bash scripts/fuzz.sh $$t -runs=10000000 -print_final_stats=1 || exit 1; done
+
 clean:
-	rm -rf .build demo
+	rm -rf .build .build-fuzz demo
