@@ -17,7 +17,13 @@ import Glibc
 /// - Over-long lines: each is one `line_too_long` rejection, however the reads split it (reference §4.3).
 /// - Half-close: when the client shuts its sending side, a last line without newline is still
 ///   taken, every pending `!sync` is answered once durable, then the connection closes.
-/// - A connection that sends nothing for `readTimeout` (while the daemon waits for it) is closed.
+/// - A connection that sends nothing for `readTimeout` (while the daemon waits for it) is closed,
+///   and one that has not authenticated within `authSeconds` (or the read timeout if shorter) too (so that idle unauthenticated
+///   connections cannot hold every `max_connections` slot).
+/// - Answers are backpressured: while the client does not read them (the channel is not writable),
+///   the connection reads no more, so a client sending `!sync` or unknown commands without reading
+///   cannot make the daemon buffer answers without bound.
+/// - Closing waits for the answers written before it (NIO fails pending writes on close).
 final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -32,6 +38,10 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// most this much, for at most `lingerSeconds`.
     static let lingerBytes = 4 << 20
     static let lingerSeconds: Int64 = 2
+    /// Time to send `!auth` when tokens are required.
+    static let authSeconds: Int64 = 10
+    /// Longest wait for written answers to drain before a close goes ahead anyway.
+    static let drainSeconds: Int64 = 10
 
     let host: any IngestSink
     let client: UInt64
@@ -56,7 +66,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     var taken = 0, refused = 0
     /// `!sync` lines waiting for the batches submitted before them. Batches complete in submission
     /// order (the sink keeps a client's order), so "the latest completed" covers all before it.
-    var syncs: [Int] = []
+    var syncs = CircularBuffer<Int>()
     /// An error was sent: input is dropped, the connection is closing.
     var failed = false
     var lingered = 0
@@ -64,7 +74,12 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
     var inputClosed = false
     var closing = false
     var lastInput = NIODeadline.now()
+    let opened = NIODeadline.now()
     var timer: Scheduled<Void>?
+    /// The last answer written: a close waits for it.
+    var lastWrite: EventLoopFuture<Void>?
+    /// Answers written in this event-loop turn, not yet handed to the channel.
+    var out: ByteBuffer?
 
     init(host: any IngestSink, source: String, maxLineBytes: Int, readTimeout: Micros, logger: Logger,
          requireAuth: Bool, authorize: @escaping @Sendable (String?) -> Bool) {
@@ -80,7 +95,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         lastInput = .now()
-        scheduleTimeout(context: context, at: lastInput + .microseconds(readTimeout))
+        scheduleTimeout(context: context, at: nextDeadline())
         context.read()
     }
 
@@ -88,11 +103,6 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
         timer?.cancel()
         host.clientClosed(client)
         context.fireChannelInactive()
-    }
-
-    func read(context: ChannelHandlerContext) {
-        // Reads are driven by `channelReadComplete` and completions below.
-        context.read()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -212,8 +222,8 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
         submit(prefix + [0x0A], tooLong: true, context: context)
     }
 
-    /// The one place lines leave the connection for the sink (a "wait before submitting" gate
-    /// goes here: reads stay paused while it waits, since `inflight` counts the batch).
+    /// The one place lines leave the connection for the sink (the engine-queue gate is applied
+    /// before reading: ``mayRead(context:)``).
     func submit(_ lines: [UInt8], tooLong: Bool, context: ChannelHandlerContext) {
         if failed || !authorized { return }
         submitted += 1
@@ -282,10 +292,49 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
         if inputClosed && inflight == 0 && syncs.isEmpty { close(context: context) }
     }
 
+    /// Queues an answer. Answers of one event-loop turn go out as one buffer with one write and
+    /// one flush: a write (and its future) per answer costs more than reading the line did, and a
+    /// flush per answer retries every pending buffer each time (quadratic when the client does not
+    /// read).
     func write(_ s: String, context: ChannelHandlerContext) {
-        var b = context.channel.allocator.buffer(capacity: s.utf8.count)
-        b.writeString(s)
-        context.writeAndFlush(wrapOutboundOut(b), promise: nil)
+        if out == nil {
+            out = context.channel.allocator.buffer(capacity: 256)
+            let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.execute { self.flushAnswers(context: ctx.value) }
+        }
+        out!.writeString(s)
+    }
+
+    /// Writes and flushes the answers queued in this turn.
+    func flushAnswers(context: ChannelHandlerContext) {
+        guard let b = out else { return }
+        out = nil
+        lastWrite = context.writeAndFlush(wrapOutboundOut(b))
+    }
+
+    /// Reading resumes once the client has read enough of its answers.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && readPending && !inputClosed && mayRead(context: context) {
+            readPending = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Runs `body` once what was written has gone out (or failed), or after `drainSeconds` if the
+    /// client does not read.
+    func afterWrites(context: ChannelHandlerContext, _ body: @escaping (ChannelHandlerContext) -> Void) {
+        flushAnswers(context: context)
+        guard let pending = lastWrite else { return body(context) }
+        let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let once = NIOLoopBoundBox(false, eventLoop: context.eventLoop)
+        let run = {
+            if once.value { return }
+            once.value = true
+            body(ctx.value)
+        }
+        pending.whenComplete { _ in run() }
+        context.eventLoop.scheduleTask(in: .seconds(Self.drainSeconds)) { run() }
     }
 
     /// Sends one `error …` line, shuts the sending side, and drops further input for a moment
@@ -296,8 +345,8 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
         carry = []
         write("error \(message)\n", context: context)
         if inputClosed { return close(context: context) }
-        context.close(mode: .output, promise: nil)
-        scheduleTimeout(context: context, at: .now() + .seconds(Self.lingerSeconds))
+        afterWrites(context: context) { $0.close(mode: .output, promise: nil) }
+        scheduleTimeout(context: context, at: .now() + .seconds(Self.lingerSeconds + Self.drainSeconds))
         context.read()
     }
 
@@ -305,7 +354,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
         if closing { return }
         closing = true
         timer?.cancel()
-        context.close(promise: nil)
+        afterWrites(context: context) { $0.close(promise: nil) }
     }
 
     /// The read timeout (and, after an error, the end of lingering).
@@ -323,8 +372,12 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
             // The daemon, not the client, is behind: the client is not idle.
             lastInput = now
         }
-        let due = lastInput + .microseconds(readTimeout)
-        if now >= due {
+        if !authorized && now >= authDeadline {
+            logger.info("TCP connection closed: no !auth", metadata: ["source": "\(source)"])
+            return refuse(context: context, "unauthorized: send !auth TOKEN first (within \(DurationFormat.format(authTime)))")
+        }
+        let due = nextDeadline()
+        if now >= lastInput + .microseconds(readTimeout) {
             logger.info("TCP connection closed: nothing received", metadata: ["source": "\(source)", "read_timeout": "\(DurationFormat.format(readTimeout))"])
             refuse(context: context, "read timeout: nothing received for \(DurationFormat.format(readTimeout))")
         } else {
@@ -332,12 +385,25 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// Time to authenticate: `authSeconds`, or the read timeout if shorter.
+    var authTime: Micros { min(Self.authSeconds * Time.microsPerSecond, readTimeout) }
+    var authDeadline: NIODeadline { opened + .microseconds(authTime) }
+
+    /// The read timeout, or the `!auth` deadline if sooner and not yet authorised.
+    func nextDeadline() -> NIODeadline {
+        let read = lastInput + .microseconds(readTimeout)
+        if authorized { return read }
+        return min(read, authDeadline)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         close(context: context)
     }
 }
 
-/// A connection over `max_connections`: one error line, then closed.
+/// A connection over `max_connections`: one error line, then the sending side is shut once it has
+/// gone out, input is read and dropped, and the connection closes when the client closes or after
+/// `LineIngestHandler.lingerSeconds` (so that the client reads the error, not a reset).
 final class ConnectionLimitHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -349,7 +415,27 @@ final class ConnectionLimitHandler: ChannelInboundHandler, Sendable {
         let s = "error too many connections (max_connections \(limit)): try again later\n"
         var b = context.channel.allocator.buffer(capacity: s.utf8.count)
         b.writeString(s)
-        context.writeAndFlush(wrapOutboundOut(b), promise: nil)
+        let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(b)).whenComplete { _ in
+            ctx.value.close(mode: .output, promise: nil)
+        }
+        context.eventLoop.scheduleTask(in: .seconds(LineIngestHandler.lingerSeconds)) {
+            ctx.value.close(promise: nil)
+        }
+        context.read()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.read()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? ChannelEvent, e == .inputClosed { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 }

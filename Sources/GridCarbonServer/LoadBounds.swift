@@ -23,13 +23,13 @@ public struct LoadBounds: Sendable, Equatable {
     /// - Throws: ``ConfigurationError`` for a value that is not a number or out of range.
     public init(file: ConfigFile) throws(ConfigurationError) {
         self.init()
-        if let v = file.string(.maxHTTPRequests) {
+        if let v = try ServeConfiguration.fileText(file, .maxHTTPRequests) {
             maxHTTPRequests = try Self.integer(v, "max_http_requests", 1...100_000)
         }
-        if let v = file.string(.engineQueueBytes) {
+        if let v = try ServeConfiguration.fileText(file, .engineQueueBytes) {
             engineQueueBytes = try Self.integer(v, "engine_queue_bytes", 64 * 1024...(1 << 40))
         }
-        if let v = file.string(.httpIdleTimeout) {
+        if let v = try ServeConfiguration.fileText(file, .httpIdleTimeout) {
             guard let d = DurationFormat.parse(v), d >= 100_000, d <= 24 * Time.microsPerHour else {
                 throw ConfigurationError(.badValue, message: "http_idle_timeout '\(v)' must be a duration from 100ms to 24h (30s)")
             }

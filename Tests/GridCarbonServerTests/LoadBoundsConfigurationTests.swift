@@ -18,8 +18,12 @@ import GridCarbonModel
         let f = try ConfigFile(text: #"{"max_http_requests": "3", "engine_queue_bytes": "65536", "http_idle_timeout": "500ms"}"#, path: "c.json")
         let c = try ServeConfiguration(file: f).load
         #expect(c.maxHTTPRequests == 3 && c.engineQueueBytes == 65536 && c.httpIdleTimeout == 500_000)
+        // JSON numbers are read too, not silently dropped.
+        let n = try ServeConfiguration(file: try ConfigFile(text: #"{"max_http_requests": 8, "engine_queue_bytes": 1048576}"#, path: "c.json")).load
+        #expect(n.maxHTTPRequests == 8 && n.engineQueueBytes == 1_048_576)
         for bad in [#"{"max_http_requests": "lots"}"#, #"{"max_http_requests": "0"}"#, #"{"engine_queue_bytes": "100"}"#,
-                    #"{"engine_queue_bytes": "1e9"}"#, #"{"http_idle_timeout": "soon"}"#, #"{"http_idle_timeout": "1ms"}"#] {
+                    #"{"engine_queue_bytes": "1e9"}"#, #"{"http_idle_timeout": "soon"}"#, #"{"http_idle_timeout": "1ms"}"#,
+                    #"{"max_http_requests": 0}"#, #"{"max_http_requests": true}"#, #"{"engine_queue_bytes": [1]}"#] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try ServeConfiguration(file: try ConfigFile(text: bad, path: "c.json")) }
         }
     }

@@ -192,4 +192,64 @@ struct TCPHardeningTests {
         #expect(admitted)
         #expect(open.count == 1)
     }
+
+    /// Resident memory of a process, in bytes (/proc/PID/status VmRSS).
+    func residentBytes(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    @Test func aClientThatNeverReadsItsAnswersIsSlowedNotBuffered() throws {
+        let dir = try scratch("noread")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.example + "/registry.csv", extra: ["--idle-timeout", "1h"])
+        defer { d.stop() }
+        let before = try residentBytes(d.process.processIdentifier)
+        // `!sync` with nothing pending is answered at once: 6 bytes in, 7 out. A client that
+        // never reads must stop being read once its answers fill the socket, not make the daemon
+        // queue answers without bound.
+        let c = try LineClient(port: d.tcpPort)
+        let flags = fcntl(c.fd, F_GETFL)
+        _ = fcntl(c.fd, F_SETFL, flags | O_NONBLOCK)
+        let chunk = Array(String(repeating: "!sync\n", count: 10_000).utf8)
+        var sent = 0, stalled = 0, at = 0
+        let start = Date()
+        while Date().timeIntervalSince(start) < 3, sent < 512 << 20 {
+            // Partial sends continue where they stopped: only whole `!sync` lines go out.
+            let n = chunk.withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress! + at, $0.count - at, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { sent += n; at = (at + n) % chunk.count } else { stalled += 1; usleep(10_000) }
+        }
+        let after = try residentBytes(d.process.processIdentifier)
+        // Socket buffers on loopback hold a few MiB each way; without backpressure the daemon
+        // reads hundreds of MiB in 3 s and holds the answers.
+        #expect(sent < 64 << 20, "the daemon kept reading: \(sent) bytes taken from a client that reads nothing")
+        #expect(after - before < 128 << 20, "resident memory grew by \(after - before) bytes")
+        #expect(stalled > 0, "the client was never slowed")
+        // The daemon still answers others.
+        let other = try LineClient(port: d.tcpPort)
+        try other.send(Self.record + "!sync\n")
+        #expect(try other.readLine() == "ok 1 0")
+        withExtendedLifetime(c) {}
+    }
+
+    @Test func aClientThatNeverAuthenticatesIsClosed() throws {
+        let dir = try scratch("authdeadline")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Files.writeAtomically(dir + "/tokens", Array("ingest \(Self.ingest)\nread \(Self.reader)\n".utf8), sync: false)
+        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.example + "/registry.csv",
+                                  extra: ["--tokens", dir + "/tokens", "--idle-timeout", "1h", "--read-timeout", "1s"], readyToken: Self.reader)
+        defer { d.stop() }
+        // Sends a byte of `!auth` every 200 ms (never idle for the read timeout, never done).
+        let c = try LineClient(port: d.tcpPort)
+        let trickle = Array("!auth \(Self.ingest)".utf8)
+        var answer = ""
+        for b in trickle {
+            send(c, [b])
+            usleep(200_000)
+            var byte: UInt8 = 0
+            if recv(c.fd, &byte, 1, Int32(MSG_DONTWAIT)) == 1 { answer = String(decoding: [byte] + c.readAll(), as: UTF8.self); break }
+        }
+        #expect(answer == "error unauthorized: send !auth TOKEN first (within 1s)\n")
+    }
 }
