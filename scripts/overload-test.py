@@ -2,25 +2,27 @@
 """Overload test for `gridcarbon serve` (reference §6: bounded memory, every answer owed).
 
 8 TCP producers and 4 HTTP posters send register readings as fast as the daemon takes them for N
-seconds into one daemon whose engine queue is small (`engine_queue_bytes` 4 MiB), so the queue
-bound is hit and producers are slowed, not buffered:
-- a TCP producer writes without waiting for answers: chunks of lines, each followed by `!sync`;
-  a reader thread on the same connection collects the `ok TAKEN REJECTED` answers and checks each
-  covers its chunk; the socket's send buffer and the daemon's backpressure are the only brakes;
+seconds into one daemon whose engine queue is the smallest allowed (`engine_queue_bytes` 64 KiB),
+so the queue bound should be hit and producers slowed, not buffered:
+- a TCP producer writes without waiting for answers: chunks of lines (~180 KB), each followed by
+  `!sync`; a reader thread on the same connection collects the `ok TAKEN REJECTED` answers and
+  checks each covers its chunk. It keeps at most --tcp-window-mib (2 MiB) unanswered, so the
+  drain after --seconds stays short (loopback socket buffers alone would hold ~10 MiB each);
 - an HTTP poster runs 2 threads, each with its own connection and meters, posting back to back.
 Meanwhile the daemon's resident memory (/proc/PID/status VmRSS) is sampled every 200 ms and must
 stay under --rss-bound-mib, and `gridcarbon_engine_queue_waits` (/metrics) must end above 0 (the
 gate was reached).
 
-Reconciliation, exact: every producer keeps the count and an order-independent digest (sum of
-CRC-32s) of the lines it sent. After the run the daemon is stopped (SIGTERM, exit 0) and its
+Reconciliation, exact: every producer stream owns its meters and sends steps 0..k-1 of them, so
+after the run the lines it sent are regenerated from (meters, k) and summed into a count and an
+order-independent digest (sum of CRC-32s of the lines). After the run the daemon is stopped (SIGTERM, exit 0) and its
 write-ahead log (DATA/wal/, kept whole: checkpoint_bytes is set beyond the run, and the shutdown
 checkpoint keeps the log from the previous one) is read back: the lines its batch entries hold
 must equal the lines sent (count and digest: none lost, none twice), the answers (`!sync` and HTTP
 JSON) must cover exactly those lines, and the daemon's counters (gridcarbon_records_total in
 /metrics) must equal the answers' sums.
 
-The memory bound, 384 MiB by default: the engine queue holds at most engine_queue_bytes (4 MiB)
+The memory bound, 384 MiB by default: the engine queue holds at most engine_queue_bytes (64 KiB)
 plus about one batch (1 MiB) per producer; each TCP connection holds at most 4 reads of 1 MiB, each
 HTTP request one piece of 1 MiB; the engine's open slots are bounded by the reorder window times
 the meters (here 2400): together well under 100 MiB. The rest is the debug binary and its heap,
@@ -38,7 +40,7 @@ import argparse, collections, datetime, glob, http.client, json, multiprocessing
 from testkit import free_port, wait_port
 
 TCP_PRODUCERS, HTTP_POSTERS, HTTP_THREADS = 8, 4, 2
-QUEUE_BYTES = 4 << 20
+QUEUE_BYTES = 64 << 10  # the smallest engine_queue_bytes allowed (reference §6)
 ZONE = datetime.timezone(datetime.timedelta(hours=8))
 MASK = (1 << 64) - 1
 
@@ -47,43 +49,64 @@ def digest(body):
     return sum(map(zlib.crc32, body.split(b"\n")[:-1])) & MASK
 
 def chunks(meters, base, deadline_step, steps_per_chunk):
-    """Yields (bytes, line count) of `steps_per_chunk` steps of readings of `meters`, step after step."""
+    """Yields (bytes, line count, steps) of `steps_per_chunk` steps of readings of `meters`, step
+    after step. Cheap on purpose (one join per step: every meter's register reads the same at a
+    step), so the producers, not the daemon, are not what limits the run."""
     step = 0
     while step < deadline_step:
         out = []
-        for s in range(step, min(step + steps_per_chunk, deadline_step)):
+        end = min(step + steps_per_chunk, deadline_step)
+        for s in range(step, end):
             t = (base + datetime.timedelta(minutes=s)).strftime("%Y-%m-%dT%H:%M:%S+08:00")
-            v = s * 0.25
-            out.extend(f"r,{m},{t},{1000 + i * 7 + v:.2f}\n" for i, m in enumerate(meters))
-        step += steps_per_chunk
-        yield "".join(out).encode(), len(out)
+            tail = f",{t},{1000 + s * 0.25:.2f}\n"
+            out.append("r," + (tail + "r,").join(meters) + tail)
+        yield "".join(out).encode(), len(meters) * (end - step), end - step
+        step = end
 
-def tcp_producer(port, meters, base, last_step, until, results):
-    """Sends chunks each followed by `!sync` without waiting; a reader thread checks the answers."""
-    sent = dig = taken = rejected = syncs = 0
+def sent_lines(streams, base):
+    """(lines, digest) of what producer streams sent, each (meters, steps): regenerated after the
+    run, so the producers spend nothing on it while they load the daemon."""
+    lines = dig = 0
+    for meters, steps in streams:
+        for body, n, _ in chunks(meters, base, steps, 60):
+            lines += n; dig = (dig + digest(body)) & MASK
+    return lines, dig
+
+def tcp_producer(port, meters, base, last_step, until, window, results):
+    """Sends chunks each followed by `!sync` without waiting for their answers (up to `window`
+    bytes unanswered); a reader thread checks the answers as they come."""
+    sent = steps = taken = rejected = syncs = 0
     errors = []
     sock = socket.create_connection(("127.0.0.1", port))
-    pending = collections.deque()  # line counts of chunks whose !sync is not answered yet
+    pending = collections.deque()  # (lines, bytes) of chunks whose !sync is not answered yet
+    room = threading.Condition()
+    unanswered = 0
     def reader():
-        nonlocal taken, rejected, syncs
+        nonlocal taken, rejected, syncs, unanswered
         for raw in sock.makefile("rb"):
             a = raw.decode(errors="replace").strip()
             m = re.fullmatch(r"ok (\d+) (\d+)", a)
             if not m or not pending:
                 errors.append(f"unexpected answer {a!r}"); return
-            expected = pending.popleft()
+            expected, size = pending.popleft()
+            with room:
+                unanswered -= size; room.notify()
             t, r = int(m.group(1)), int(m.group(2))
             if t + r != expected:
                 errors.append(f"!sync answered {t}+{r} for {expected} lines")
             taken += t; rejected += r; syncs += 1
     rt = threading.Thread(target=reader, daemon=True)
     rt.start()
-    for body, n in chunks(meters, base, last_step, 20):
+    for body, n, k in chunks(meters, base, last_step, 20):
         if time.time() > until or errors:
             break
-        pending.append(n)  # before sending: the answer may come before sendall returns
+        with room:
+            while unanswered > window and rt.is_alive():
+                room.wait(1)
+            unanswered += len(body)
+        pending.append((n, len(body)))  # before sending: the answer may come before sendall returns
         sock.sendall(body + b"!sync\n")
-        sent += n; dig = (dig + digest(body)) & MASK
+        sent += n; steps += k
     sock.shutdown(socket.SHUT_WR)  # half-close: every pending !sync is still answered (reference §6)
     rt.join(120)
     if rt.is_alive():
@@ -91,23 +114,23 @@ def tcp_producer(port, meters, base, last_step, until, results):
     elif pending:
         errors.append(f"the connection closed with {len(pending)} !sync unanswered")
     sock.close()
-    results.put(("tcp", sent, taken, rejected, 0, syncs, errors, dig))
+    results.put(("tcp", sent, taken, rejected, 0, syncs, errors, [(meters, steps)]))
 
 def http_poster(port, meters, base, last_step, until, results):
     """HTTP_THREADS threads, each with its own connection and share of `meters`, post back to back."""
     totals = collections.Counter()
-    errors = []
+    errors, streams = [], []
     lock = threading.Lock()
     def post(ms):
-        sent = dig = taken = rejected = late = posts = 0
+        sent = steps = taken = rejected = late = posts = 0
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        for body, n in chunks(ms, base, last_step, 40):
+        for body, n, k in chunks(ms, base, last_step, 40):
             if time.time() > until:
                 break
             conn.request("POST", "/v1/records", body=body, headers={"Content-Type": "text/csv"})
             r = conn.getresponse()
             payload = r.read()
-            sent += n; dig = (dig + digest(body)) & MASK
+            sent += n; steps += k
             if r.status != 200:
                 with lock: errors.append(f"HTTP {r.status}: {payload[:200]!r}")
                 break
@@ -119,11 +142,11 @@ def http_poster(port, meters, base, last_step, until, results):
         conn.close()
         with lock:
             totals.update(sent=sent, taken=taken, rejected=rejected, late=late, posts=posts)
-            totals["dig"] = (totals["dig"] + dig) & MASK
+            streams.append((ms, steps))
     threads = [threading.Thread(target=post, args=(meters[k::HTTP_THREADS],)) for k in range(HTTP_THREADS)]
     for t in threads: t.start()
     for t in threads: t.join()
-    results.put(("http", totals["sent"], totals["taken"], totals["rejected"], totals["late"], totals["posts"], errors, totals["dig"]))
+    results.put(("http", totals["sent"], totals["taken"], totals["rejected"], totals["late"], totals["posts"], errors, streams))
 
 def wal_lines(data):
     """(lines, digest) of the record lines the write-ahead log's batch entries hold, and the
@@ -171,6 +194,9 @@ def main():
     ap.add_argument("--meters", type=int, default=2400)
     ap.add_argument("--rss-bound-mib", type=int, default=384)
     ap.add_argument("--reorder-window", default="2h")
+    ap.add_argument("--tcp-window-mib", type=int, default=2,
+                    help="bytes a TCP producer sends ahead of its answers (bounds the drain after --seconds)")
+    ap.add_argument("--fsync", default="batch", help="write-ahead log fsync policy (batch, interval:DURATION, never)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
@@ -186,7 +212,7 @@ def main():
         with open(f"{work}/config.json", "w") as f:
             # A small engine queue, so the gate is reached; no checkpoint before shutdown, so the
             # write-ahead log keeps every batch for the reconciliation.
-            json.dump({"engine_queue_bytes": QUEUE_BYTES, "checkpoint_bytes": 1 << 40}, f)
+            json.dump({"engine_queue_bytes": QUEUE_BYTES, "checkpoint_bytes": 1 << 40, "fsync": a.fsync}, f)
         log = open(data + ".log", "ab")
         proc = subprocess.Popen([binary, "serve", "--config", f"{work}/config.json", "--registry", f"{work}/sim/registry.csv",
                                  "--data", data, "--tcp", f"127.0.0.1:{tcp}", "--http", f"127.0.0.1:{web}",
@@ -206,7 +232,8 @@ def main():
         for p in range(n):
             meters = ids[p::n]
             target, port = (tcp_producer, tcp) if p < TCP_PRODUCERS else (http_poster, web)
-            w = multiprocessing.Process(target=target, args=(port, meters, base, last_step, until, results))
+            extra = (a.tcp_window_mib << 20,) if p < TCP_PRODUCERS else ()
+            w = multiprocessing.Process(target=target, args=(port, meters, base, last_step, until, *extra, results))
             w.start(); workers.append(w)
         peak = 0
         samples = 0
@@ -227,7 +254,9 @@ def main():
         code = proc.wait(timeout=300)
         logged, logged_digest, refused = wal_lines(data)
         sent = sum(g[1] for g in got); taken = sum(g[2] for g in got); rejected = sum(g[3] for g in got)
-        sent_digest = sum(g[7] for g in got) & MASK
+        regenerated, sent_digest = sent_lines([st for g in got for st in g[7]], base)
+        if regenerated != sent:
+            errors.append(f"the producers counted {sent} lines sent, their streams regenerate {regenerated}")
         errors = [e for g in got for e in g[6]]
         syncs = sum(g[5] for g in got if g[0] == "tcp"); posts = sum(g[5] for g in got if g[0] == "http")
         counted_taken = counters.get("accepted", 0) + counters.get("duplicate", 0) + counters.get("late", 0)
