@@ -211,8 +211,9 @@ def main():
         data = f"{work}/data"
         with open(f"{work}/config.json", "w") as f:
             # A small engine queue, so the gate is reached; no checkpoint before shutdown, so the
-            # write-ahead log keeps every batch for the reconciliation.
-            json.dump({"engine_queue_bytes": QUEUE_BYTES, "checkpoint_bytes": 1 << 40, "fsync": a.fsync}, f)
+            # write-ahead log keeps every batch for the reconciliation. Written as strings: this
+            # binary ignores limits given as JSON numbers (reference §6 says both are taken).
+            json.dump({"engine_queue_bytes": str(QUEUE_BYTES), "checkpoint_bytes": str(1 << 40), "fsync": a.fsync}, f)
         log = open(data + ".log", "ab")
         proc = subprocess.Popen([binary, "serve", "--config", f"{work}/config.json", "--registry", f"{work}/sim/registry.csv",
                                  "--data", data, "--tcp", f"127.0.0.1:{tcp}", "--http", f"127.0.0.1:{web}",
