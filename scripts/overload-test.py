@@ -2,8 +2,9 @@
 """Overload test for `gridcarbon serve` (reference §6: bounded memory, every answer owed).
 
 8 TCP producers and 4 HTTP posters send register readings as fast as the daemon takes them for N
-seconds into one daemon whose engine queue is the smallest allowed (`engine_queue_bytes` 64 KiB),
-so the queue bound should be hit and producers slowed, not buffered:
+seconds into one daemon whose engine queue is small (`engine_queue_bytes` 1 MiB, well under what
+the producers keep in flight: 8 connections of up to 4 batches, 8 request bodies of ~180 KB), so
+the queue bound is hit and producers are slowed, not buffered:
 - a TCP producer writes without waiting for answers: chunks of lines (~180 KB), each followed by
   `!sync`; a reader thread on the same connection collects the `ok TAKEN REJECTED` answers and
   checks each covers its chunk. It keeps at most --tcp-window-mib (2 MiB) unanswered, so the
@@ -22,11 +23,11 @@ must equal the lines sent (count and digest: none lost, none twice), the answers
 JSON) must cover exactly those lines, and the daemon's counters (gridcarbon_records_total in
 /metrics) must equal the answers' sums.
 
-The memory bound, 384 MiB by default: the engine queue holds at most engine_queue_bytes (64 KiB)
+The memory bound, 384 MiB by default: the engine queue holds at most engine_queue_bytes (1 MiB)
 plus about one batch (1 MiB) per producer; each TCP connection holds at most 4 reads of 1 MiB, each
 HTTP request one piece of 1 MiB; the engine's open slots are bounded by the reorder window times
 the meters (here 2400): together well under 100 MiB. The rest is the debug binary and its heap,
-about 60-100 MiB at idle (the run prints it). A daemon buffering without bound grows by the
+about 45-60 MiB at idle (the run prints it). A daemon buffering without bound grows by the
 producers' rate, far beyond the bound within seconds.
 
 Each producer stream owns its meters and walks the same clock: step k is base + k minutes, all its
@@ -40,7 +41,7 @@ import argparse, collections, datetime, glob, http.client, json, multiprocessing
 from testkit import free_port, wait_port
 
 TCP_PRODUCERS, HTTP_POSTERS, HTTP_THREADS = 8, 4, 2
-QUEUE_BYTES = 64 << 10  # the smallest engine_queue_bytes allowed (reference §6)
+QUEUE_BYTES = 1 << 20  # engine_queue_bytes: well under what the producers keep in flight (reference §6)
 ZONE = datetime.timezone(datetime.timedelta(hours=8))
 MASK = (1 << 64) - 1
 
