@@ -7,8 +7,9 @@ the producers keep in flight: 8 connections of up to 4 batches, 8 request bodies
 the queue bound is hit and producers are slowed, not buffered:
 - a TCP producer writes without waiting for answers: chunks of lines (~180 KB), each followed by
   `!sync`; a reader thread on the same connection collects the `ok TAKEN REJECTED` answers and
-  checks each covers its chunk. It keeps at most --tcp-window-mib (2 MiB) unanswered, so the
-  drain after --seconds stays short (loopback socket buffers alone would hold ~10 MiB each);
+  checks each covers its chunk. It keeps at most --tcp-window-mib (4 MiB) unanswered and a small
+  send buffer, so the drain after --seconds stays short (the daemon's loopback receive buffer
+  alone may grow to 32 MiB per connection): 8 x 4 MiB in flight, 32 times the engine queue;
 - an HTTP poster runs 2 threads, each with its own connection and meters, posting back to back.
 Meanwhile the daemon's resident memory (/proc/PID/status VmRSS) is sampled every 200 ms and must
 stay under --rss-bound-mib, and `gridcarbon_engine_queue_waits` (/metrics) must end above 0 (the
@@ -23,19 +24,21 @@ must equal the lines sent (count and digest: none lost, none twice), the answers
 JSON) must cover exactly those lines, and the daemon's counters (gridcarbon_records_total in
 /metrics) must equal the answers' sums.
 
-The memory bound, 384 MiB by default: the engine queue holds at most engine_queue_bytes (1 MiB)
-plus about one batch (1 MiB) per producer; each TCP connection holds at most 4 reads of 1 MiB, each
-HTTP request one piece of 1 MiB; the engine's open slots are bounded by the reorder window times
-the meters (here 2400): together well under 100 MiB. The rest is the debug binary and its heap,
-about 45-60 MiB at idle (the run prints it). A daemon buffering without bound grows by the
-producers' rate, far beyond the bound within seconds.
+The memory bound, 256 MiB by default (peak VmRSS sampled every 200 ms): the engine queue holds at
+most engine_queue_bytes (1 MiB) plus about one batch (1 MiB) per producer; each TCP connection
+holds at most 4 reads of 1 MiB, each HTTP request one piece of 1 MiB; the engine's open slots are
+bounded by the reorder window times the meters (here 2400): together under 60 MiB. The rest is the
+debug binary and its heap, about 45-60 MiB at idle (the run prints it); runs peak near 100 MiB.
+The producers keep at most ~35 MiB unanswered, so the bound does not tell the gate from buffering
+what is in flight (waits > 0 does); it catches anything kept per line or per batch: the run sends
+100-400 MB of lines.
 
 Each producer stream owns its meters and walks the same clock: step k is base + k minutes, all its
 meters read at each step. Streams run at different speeds, so one further behind the fastest than
 the reorder window (--reorder-window, 2h) sends lines that are late: interleaving at the
 watermark, expected under overload; the run reports the late count.
 
-    scripts/overload-test.py [--seconds 60] [--bin .build/debug/gridcarbon] [--rss-bound-mib 384]
+    scripts/overload-test.py [--seconds 60] [--bin .build/debug/gridcarbon] [--rss-bound-mib 256]
 """
 import argparse, collections, datetime, glob, http.client, json, multiprocessing, os, re, shutil, signal, socket, struct, subprocess, sys, tempfile, threading, time, zlib
 from testkit import free_port, wait_port
@@ -79,6 +82,9 @@ def tcp_producer(port, meters, base, last_step, until, window, results):
     sent = steps = taken = rejected = syncs = 0
     errors = []
     sock = socket.create_connection(("127.0.0.1", port))
+    # A small send buffer: what the daemon does not read waits here, not in a deep kernel buffer
+    # (the drain after --seconds stays short).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 128 << 10)
     pending = collections.deque()  # (lines, bytes) of chunks whose !sync is not answered yet
     room = threading.Condition()
     unanswered = 0
@@ -193,9 +199,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--bin", default=".build/debug/gridcarbon")
     ap.add_argument("--meters", type=int, default=2400)
-    ap.add_argument("--rss-bound-mib", type=int, default=384)
+    ap.add_argument("--rss-bound-mib", type=int, default=256)
     ap.add_argument("--reorder-window", default="2h")
-    ap.add_argument("--tcp-window-mib", type=int, default=2,
+    ap.add_argument("--tcp-window-mib", type=int, default=4,
                     help="bytes a TCP producer sends ahead of its answers (bounds the drain after --seconds)")
     ap.add_argument("--fsync", default="batch", help="write-ahead log fsync policy (batch, interval:DURATION, never)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
