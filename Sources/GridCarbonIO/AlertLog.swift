@@ -236,10 +236,23 @@ public final class AlertLog {
         var firstSeen: Int64?
         var text: [UInt8] = []
         while out.count < limit {
+            var damaged = false
             let n = buf.withUnsafeBytes { p -> Int in
                 guard pos < p.count else { return 0 }
                 let n = ZSTD_findFrameCompressedSize(p.baseAddress! + pos, p.count - pos)
-                return ZSTD_isError(n) != 0 || pos + n > p.count ? 0 : n
+                if ZSTD_isError(n) != 0 {
+                    // Too few bytes yet (or a torn end) reads on; anything else is damage.
+                    damaged = ZSTD_getErrorCode(n) != ZSTD_error_srcSize_wrong
+                    return 0
+                }
+                return pos + n > p.count ? 0 : n
+            }
+            if damaged {
+                let at = fileOffset - off_t(buf.count) + off_t(pos)
+                // From an index offset with nothing read yet, a stale index is likelier: the
+                // caller reads the segment again from its start.
+                if offset != 0 && firstSeen == nil { return nil }
+                throw IOError(.malformed, path: path, message: "damaged alert log frame at byte \(at): events from there on in this segment cannot be read (move the segment aside to skip them)")
             }
             if n > 0 {
                 text.removeAll(keepingCapacity: true)

@@ -88,6 +88,28 @@ import Testing
         #expect(try AlertLog.read(directory: dir, after: 58, limit: 4).map(\.seq) == [59, 60, 61, 62])
     }
 
+    @Test func aDamagedFrameInsideASegmentIsAnErrorNotASilentEnd() throws {
+        let dir = AlertFixtures.scratch("damaged")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = try AlertLog(directory: dir, zone: .shanghai, retention: AlertLogRetention(segmentBytes: 1 << 20, maxAge: nil, maxBytes: nil))
+        try fill(log, 1...30)
+        let path = try #require(try segments(dir).first)
+        let records = try #require(AlertLogIndex.records(segment: path))
+        #expect(records.count == 10)
+        // The magic number of the fifth frame (events 13-15) damaged, as a bad disk block would.
+        var bytes = try Files.read(path)
+        bytes[Int(records[4].offset)] ^= 0xFF
+        try Files.writeAtomically(path, bytes, sync: false)
+        // Reading up to it still works; reading across it says where the damage is.
+        #expect(try AlertLog.read(directory: dir, after: 0, limit: 12).map(\.seq) == Array(1...12))
+        do {
+            let got = try AlertLog.read(directory: dir, after: 0)
+            Issue.record("read past a damaged frame without an error: \(got.count) events")
+        } catch let e as IOError {
+            #expect(e.code == .malformed && "\(e)".contains("damaged alert log frame at byte \(records[4].offset)"), "\(e)")
+        }
+    }
+
     @Test func retentionRemovesOldSegmentsBySizeAndAge() throws {
         let dir = AlertFixtures.scratch("retention")
         defer { try? FileManager.default.removeItem(atPath: dir) }
