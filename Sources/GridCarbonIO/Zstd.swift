@@ -37,10 +37,44 @@ public final class ZstdDecompressor {
     private var out: UnsafeMutableRawBufferPointer
     private var midFrame = false
 
-    public init(outputChunk: Int = 1 << 20) {
+    /// - Parameter windowLogMax: the largest window a frame may ask for, as a power of two (zstd's
+    ///   `ZSTD_d_windowLogMax`); nil keeps zstd's default (128 MiB).
+    public init(outputChunk: Int = 1 << 20, windowLogMax: Int32? = nil) {
         ctx = ZSTD_createDStream()
         ZSTD_initDStream(ctx)
+        if let windowLogMax { ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, windowLogMax) }
         out = .allocate(byteCount: outputChunk, alignment: 16)
+    }
+
+    /// Whether the bytes fed so far stop inside a frame.
+    public var insideFrame: Bool { midFrame }
+
+    /// Decodes from `input` until about `budget` bytes are out, or the input is used up with no
+    /// output pending; `sink` receives each chunk (valid only during the call; what it throws is
+    /// rethrown as is). Returns the input bytes consumed and whether output may still be pending
+    /// for the input consumed (call again, with the rest of the input or none).
+    /// - Throws: ``ZstdError`` `.windowTooLarge` for a frame over `windowLogMax`, `.library` for
+    ///   bytes that are not zstd.
+    public func step(_ input: UnsafeRawBufferPointer, budget: Int,
+                     _ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (consumed: Int, more: Bool) {
+        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        var produced = 0
+        while true {
+            var outBuf = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+            let r = ZSTD_decompressStream(ctx, &outBuf, &inBuf)
+            if ZSTD_isError(r) != 0 {
+                if ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge {
+                    throw ZstdError(.windowTooLarge, message: String(cString: ZSTD_getErrorName(r)))
+                }
+                throw ZstdError(r)
+            }
+            midFrame = r != 0
+            if outBuf.pos > 0 { try sink(UnsafeRawBufferPointer(rebasing: out[0..<outBuf.pos])) }
+            produced += outBuf.pos
+            let full = outBuf.pos == outBuf.size
+            if inBuf.pos == inBuf.size && !full { return (inBuf.pos, false) }
+            if produced >= budget { return (inBuf.pos, true) }
+        }
     }
 
     deinit {

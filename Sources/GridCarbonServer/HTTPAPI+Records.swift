@@ -86,7 +86,13 @@ enum RecordsBody {
             clock.received(piece?.readableBytes ?? 0)
             guard let piece else { break }
             try Task.checkCancellation()
-            try decoder.feed(piece) { lines.feed($0) }
+            try decoder.push(piece)
+            // Step by step, each step's lines stored (the engine queue's room awaited) before the
+            // next is decoded: memory stays about one step whatever the compression ratio.
+            while try decoder.step({ lines.feed($0) }) {
+                try await hand(lines.take(), to: sink, total: &total, taken: taken)
+                try Task.checkCancellation()
+            }
             try await hand(lines.take(), to: sink, total: &total, taken: taken)
         }
         try decoder.finish()

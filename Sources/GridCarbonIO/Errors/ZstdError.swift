@@ -17,6 +17,8 @@ public struct ZstdError: CategorizedError {
         public static let badFrame = Code("badFrame")
         /// Whatever took the decompressed bytes failed; the message is its error.
         public static let consumer = Code("consumer")
+        /// A frame asks for a larger window than the decompressor allows (`windowLogMax`).
+        public static let windowTooLarge = Code("windowTooLarge")
     }
 
     public var code: Code
