@@ -74,18 +74,22 @@ enum RecordsBody {
         }
     }
 
+    /// The next piece of a request body, timed by `clock` (the slow-client bound); nil at its end.
+    static func nextPiece(_ body: inout RequestBody.AsyncIterator, clock: HTTPBodyClock) async throws -> ByteBuffer? {
+        clock.waiting()
+        let piece = try await body.next()
+        clock.received(piece?.readableBytes ?? 0)
+        if piece != nil { try Task.checkCancellation() }
+        return piece
+    }
+
     static func read(_ request: Request, sink: any IngestSink, limits: HTTPBodyLimits, clock: HTTPBodyClock,
                      taken: NIOLockedValueBox<Int64>) async throws -> BatchOutcome {
         let decoder = try HTTPBodyDecoder(encoding: request.headers[.contentEncoding], limit: limits.maxBodyBytes)
         var lines = HTTPBodyLines(maxLineBytes: limits.maxLineBytes)
         var total = BatchOutcome()
         var body = request.body.makeAsyncIterator()
-        while true {
-            clock.waiting()
-            let piece = try await body.next()
-            clock.received(piece?.readableBytes ?? 0)
-            guard let piece else { break }
-            try Task.checkCancellation()
+        while let piece = try await nextPiece(&body, clock: clock) {
             try decoder.push(piece)
             // Step by step, each step's lines stored (the engine queue's room awaited) before the
             // next is decoded: memory stays about one step whatever the compression ratio.

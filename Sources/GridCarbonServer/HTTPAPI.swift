@@ -215,12 +215,7 @@ public enum HTTPAPI {
             let decoder = try HTTPBodyDecoder(encoding: request.headers[.contentEncoding], limit: limit)
             var out: [UInt8] = []
             var body = request.body.makeAsyncIterator()
-            while true {
-                clock.waiting()
-                let piece = try await body.next()
-                clock.received(piece?.readableBytes ?? 0)
-                guard let piece else { break }
-                try Task.checkCancellation()
+            while let piece = try await RecordsBody.nextPiece(&body, clock: clock) {
                 try decoder.feed(piece) { out.append(contentsOf: $0) }
             }
             try decoder.finish()
