@@ -17,12 +17,14 @@ SCRATCH=$ROOT/.build-fuzz
 TARGETS=(csv ndjson engine registry alerts wal checkpoint)
 
 build() {
-    # GRIDCARBON_FUZZ=1 adds the GridCarbonFuzz target to the package (Package.swift).
-    GRIDCARBON_FUZZ=1 swift build -c debug --scratch-path "$SCRATCH" --product GridCarbonFuzz \
-        -Xswiftc -sanitize=fuzzer,address 1>&2
+    # GRIDCARBON_FUZZ=1 adds the GridCarbonFuzz target to the package (Package.swift). Optimised
+    # (3.5-4.5 times the executions per second of a debug build). The code's checks are
+    # `precondition`s, which -O keeps; -assert-config Debug keeps any `assert` too.
+    GRIDCARBON_FUZZ=1 swift build -c release --scratch-path "$SCRATCH" --product GridCarbonFuzz \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -assert-config -Xswiftc Debug 1>&2
 }
 
-binary() { echo "$SCRATCH/debug/GridCarbonFuzz"; }
+binary() { echo "$SCRATCH/release/GridCarbonFuzz"; }
 
 run_target() {
     local target=$1; shift
