@@ -19,7 +19,9 @@ serve: release
 # the scale-out test (real nats-server: one node, then a 3-node cluster with kills, then through a
 # gateway with kills), and MQTT devices
 # (mosquitto_pub into nats-server's MQTT listener, merged files against replay), the overload test
-# (8 TCP + 4 HTTP producers, 20 s), and a short libFuzzer run of every fuzz target (docs/fuzzing.md).
+# (8 TCP + 4 HTTP producers, 20 s), the Prometheus test (promtool on prometheus/*.yml, then a real
+# prometheus scraping a real daemon with a bearer token; docs/metrics.md), and a short libFuzzer run
+# of every fuzz target (docs/fuzzing.md).
 test: deps
 	swift build --build-tests
 	swift test --skip-build
@@ -32,6 +34,7 @@ test: deps
 	python3 scripts/scale-out-test.py --partitions 2 --gateway --kills 3 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
 	python3 scripts/mqtt-test.py --bin .build/debug/gridcarbon
 	bash scripts/check-systemd.sh
+	python3 scripts/prometheus-test.py --bin .build/debug/gridcarbon
 	bash scripts/fuzz.sh ci 10
 
 bench: deps

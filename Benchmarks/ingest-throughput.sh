@@ -30,7 +30,7 @@ stop() {
 
 serve
 "$bin" simulate --meters 100000 --start 2026-11-18 --send tcp://127.0.0.1:27070 2>&1 | sed 's/^/tcp: /'
-curl -s http://127.0.0.1:28080/metrics | grep -E '^gridcarbon_window_write_seconds_(p50|p99|max)' | sed 's/^/   /'
+curl -s http://127.0.0.1:28080/metrics | grep -E '^gridcarbon_window_write_recent_seconds' | sed 's/^/   /'
 stop
 
 serve

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what gridcarbon's build, demo and tests need and this machine lacks:
 # libzstd-dev, zstd and prometheus-alertmanager (Debian; the alert push test runs a real one),
+# prometheus (Debian, with promtool; scripts/prometheus-test.py runs a real one on its own port),
 # libnats-dev, nats-server and mosquitto-clients (Debian; the JetStream tests run real servers
 # and publish over MQTT), DuckDB and pytest (PyPI). Idempotent; quiet when all is there.
 set -euo pipefail
@@ -9,6 +10,7 @@ pkg-config --exists libzstd 2>/dev/null || need+=(libzstd-dev)
 command -v zstd >/dev/null || need+=(zstd)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
+{ [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || need+=(prometheus)
 pkg-config --exists libnats 2>/dev/null || need+=(libnats-dev)
 { command -v nats-server || [ -x /usr/sbin/nats-server ]; } >/dev/null || need+=(nats-server)   # Debian puts it in /usr/sbin
 command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)

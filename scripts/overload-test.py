@@ -12,7 +12,7 @@ the queue bound is hit and producers are slowed, not buffered:
   alone may grow to 32 MiB per connection): 8 x 4 MiB in flight, 32 times the engine queue;
 - an HTTP poster runs 2 threads, each with its own connection and meters, posting back to back.
 Meanwhile the daemon's resident memory (/proc/PID/status VmRSS) is sampled every 200 ms and must
-stay under --rss-bound-mib, and `gridcarbon_engine_queue_waits` (/metrics) must end above 0 (the
+stay under --rss-bound-mib, and `gridcarbon_engine_queue_waits_total` (/metrics) must end above 0 (the
 gate was reached).
 
 Reconciliation, exact: every producer stream owns its meters and sends steps 0..k-1 of them, so
@@ -190,7 +190,7 @@ def metrics(port):
     out = {}
     for m in re.finditer(r'^gridcarbon_records_total\{outcome="(\w+)"\} (\d+)', text, re.M):
         out[m.group(1)] = int(m.group(2))
-    m = re.search(r'^gridcarbon_engine_queue_waits(?:\{[^}]*\})? ([0-9.eE+]+)', text, re.M)
+    m = re.search(r'^gridcarbon_engine_queue_waits_total(?:\{[^}]*\})? ([0-9.eE+]+)', text, re.M)
     waits = int(float(m.group(1))) if m else None
     return out, waits
 
@@ -287,7 +287,7 @@ def main():
         if counted_taken != taken or counters.get("rejected", 0) != rejected:
             fails.append(f"the daemon counted {counted_taken} taken, {counters.get('rejected', 0)} rejected; answers said {taken}, {rejected}")
         if waits is None or waits <= 0:
-            fails.append(f"gridcarbon_engine_queue_waits is {waits}: the engine queue bound was never reached (no overload)")
+            fails.append(f"gridcarbon_engine_queue_waits_total is {waits}: the engine queue bound was never reached (no overload)")
         if peak > a.rss_bound_mib * 1024:
             fails.append(f"peak RSS {peak / 1024:.1f} MiB over the bound {a.rss_bound_mib} MiB")
         if code != 0:

@@ -119,10 +119,10 @@ def check_metrics(workers, merger, P):
                 return f"worker of partition {p} reports nothing applied"
     m = scrape(merger.http)
     for p in range(P):
-        if m.get(f'gridcarbon_merge_closed_before_seconds{{partition="{p}"}}', 0) <= 0:
+        if m.get(f'gridcarbon_merge_closed_before_timestamp_seconds{{partition="{p}"}}', 0) <= 0:
             return f"merger metrics: no progress for partition {p}"
-    if m.get("gridcarbon_merge_pending_slots") != 0 or m.get("gridcarbon_merge_refused_batches") != 0:
-        return f"merger metrics: slots pending {m.get('gridcarbon_merge_pending_slots')}, refused {m.get('gridcarbon_merge_refused_batches')}"
+    if m.get("gridcarbon_merge_pending_slots") != 0 or m.get("gridcarbon_merge_refused_batches_total") != 0:
+        return f"merger metrics: slots pending {m.get('gridcarbon_merge_pending_slots')}, refused {m.get('gridcarbon_merge_refused_batches_total')}"
     return None
 
 def run_one(a, rng, work, P, chunks, registry, config, ref, ref_alerts):

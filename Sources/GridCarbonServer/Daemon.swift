@@ -64,7 +64,8 @@ public enum Daemon {
             logger.info("alert rules differ from those recovered: the configured ones apply from now")
         }
         // The registry in force when the window closed (the host's changes on registry reloads).
-        host.onWindow = { [unowned host] w in metrics.window(w, registry: host.registry) }
+        let shortestWindow = configuration.engine.windows.min()
+        host.onWindow = { [unowned host] w in metrics.window(w, registry: host.registry, shortest: w.length == shortestWindow) }
         host.onSync = { seconds, _ in metrics.fsync(seconds: seconds) }
         host.onCounts = { metrics.count($0, kinds: $1) }
         host.onProvinceToday = { metrics.provinceToday($0) }

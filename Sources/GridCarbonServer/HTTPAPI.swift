@@ -43,9 +43,12 @@ public enum HTTPAPI {
             let wal = host.walBytes
             metrics.walBytes.record(wal)
             metrics.recordEngineQueue(host.gate)
-            let (w, meters, open) = await host.read { ($0.watermark, $0.registry.liveCount, $0.openSlots) }
+            let (w, meters, open, today) = await host.read {
+                ($0.watermark, $0.registry.liveCount, $0.openSlots, $0.totals.rollUp(level: .province, registry: $0.registry).day.map(\.co2))
+            }
             metrics.meters.record(meters)
             metrics.openSlots.record(open)
+            metrics.provinceToday(today)  // as /v1/totals answers now, also after a day rolled over
             let lat = await host.windowWriteLatency()
             if lat.count > 0 {
                 metrics.windowWrite["p50"]?.record(lat.p50)

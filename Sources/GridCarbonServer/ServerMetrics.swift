@@ -2,10 +2,19 @@ import CoreMetrics
 import GridCarbonEngine
 import GridCarbonModel
 import Metrics
+import NIOConcurrencyHelpers
 import Prometheus
 
-/// The daemon's metrics (swift-metrics, exported by swift-prometheus at `GET /metrics`).
+/// The daemon's metrics (swift-metrics, exported by swift-prometheus at `GET /metrics`; each is
+/// documented in docs/metrics.md, reference §6).
 public final class ServerMetrics: @unchecked Sendable {
+    /// Buckets of `gridcarbon_wal_fsync_seconds`: 100 µs to 5 s (an SSD fsync takes well under a
+    /// millisecond to a few; a disk in trouble, hundreds).
+    public static let fsyncBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2) + .microseconds(500),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
+    ]
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     let records: [String: CoreMetrics.Counter]
@@ -21,10 +30,19 @@ public final class ServerMetrics: @unchecked Sendable {
     let windowWrite: [String: CoreMetrics.Gauge]
     let intensity: [Int: CoreMetrics.Gauge]
     let emissionsToday: [Int: CoreMetrics.Gauge]
+    let emissionsLastHour: [Int: CoreMetrics.Gauge]
+    let energyLastHour: [Int: CoreMetrics.Gauge]
+    let emissionsTotal: [Int: CoreMetrics.FloatingPointCounter]
+    let energyTotal: [Int: CoreMetrics.FloatingPointCounter]
+    let engineQueueWaits: CoreMetrics.Counter
+    private let lock = NIOLock()
+    private var engineQueueWaitsSeen: Int64 = 0
 
     public init() {
         registry = PrometheusCollectorRegistry()
-        factory = PrometheusMetricsFactory(registry: registry)
+        var made = PrometheusMetricsFactory(registry: registry)
+        made.durationHistogramBuckets["gridcarbon_wal_fsync_seconds"] = Self.fsyncBuckets
+        factory = made
         var r: [String: CoreMetrics.Counter] = [:]
         for outcome in ["accepted", "duplicate", "rejected", "late"] {
             r[outcome] = CoreMetrics.Counter(label: "gridcarbon_records_total", dimensions: [("outcome", outcome)], factory: factory)
@@ -36,7 +54,7 @@ public final class ServerMetrics: @unchecked Sendable {
         }
         acceptedByKind = k
         openSlots = CoreMetrics.Gauge(label: "gridcarbon_open_slots", factory: factory)
-        watermark = CoreMetrics.Gauge(label: "gridcarbon_watermark_seconds", factory: factory)
+        watermark = CoreMetrics.Gauge(label: "gridcarbon_watermark_timestamp_seconds", factory: factory)
         watermarkLag = CoreMetrics.Gauge(label: "gridcarbon_watermark_lag_seconds", factory: factory)
         meters = CoreMetrics.Gauge(label: "gridcarbon_registry_meters", factory: factory)
         walBytes = CoreMetrics.Gauge(label: "gridcarbon_wal_bytes", factory: factory)
@@ -45,15 +63,22 @@ public final class ServerMetrics: @unchecked Sendable {
         windows = CoreMetrics.Counter(label: "gridcarbon_windows_written_total", factory: factory)
         let f = factory
         windowWrite = Dictionary(uniqueKeysWithValues: ["p50", "p99", "max"].map {
-            ($0, CoreMetrics.Gauge(label: "gridcarbon_window_write_seconds_\($0)", factory: f))
+            ($0, CoreMetrics.Gauge(label: "gridcarbon_window_write_recent_seconds", dimensions: [("stat", $0)], factory: f))
         })
-        var i: [Int: CoreMetrics.Gauge] = [:], e: [Int: CoreMetrics.Gauge] = [:]
-        for reg in Region.provinces {
-            i[reg] = CoreMetrics.Gauge(label: "gridcarbon_intensity_last_hour_kg_per_kwh", dimensions: [("province", Region.codes[reg])], factory: factory)
-            e[reg] = CoreMetrics.Gauge(label: "gridcarbon_emissions_today_kg", dimensions: [("province", Region.codes[reg])], factory: factory)
+        engineQueueWaits = CoreMetrics.Counter(label: "gridcarbon_engine_queue_waits_total", factory: factory)
+        func perProvince<T>(_ make: (String) -> T) -> [Int: T] {
+            Dictionary(uniqueKeysWithValues: Region.provinces.map { ($0, make(Region.codes[$0])) })
         }
-        intensity = i
-        emissionsToday = e
+        intensity = perProvince { CoreMetrics.Gauge(label: "gridcarbon_intensity_last_hour_kg_per_kwh", dimensions: [("province", $0)], factory: f) }
+        emissionsToday = perProvince { CoreMetrics.Gauge(label: "gridcarbon_emissions_today_kg", dimensions: [("province", $0)], factory: f) }
+        emissionsLastHour = perProvince { CoreMetrics.Gauge(label: "gridcarbon_emissions_last_hour_kg", dimensions: [("province", $0)], factory: f) }
+        energyLastHour = perProvince { CoreMetrics.Gauge(label: "gridcarbon_energy_last_hour_kwh", dimensions: [("province", $0)], factory: f) }
+        emissionsTotal = perProvince { CoreMetrics.FloatingPointCounter(label: "gridcarbon_emissions_kg_total", dimensions: [("province", $0)], factory: f) }
+        energyTotal = perProvince { CoreMetrics.FloatingPointCounter(label: "gridcarbon_energy_kwh_total", dimensions: [("province", $0)], factory: f) }
+        // Every province's counters and gauges are exported from the start, at 0.
+        for (_, c) in emissionsTotal { c.increment(by: 0) }
+        for (_, c) in energyTotal { c.increment(by: 0) }
+        engineQueueWaits.increment(by: 0)
     }
 
     func count(_ c: LineCounts, kinds: KindCounts) {
@@ -67,16 +92,40 @@ public final class ServerMetrics: @unchecked Sendable {
         if c.late > 0 { records["late"]?.increment(by: c.late) }
     }
 
-    /// A closed window: hourly windows set the per-province intensity gauges.
-    func window(_ w: ClosedWindow, registry r: Registry) {
+    /// A closed window: windows of the shortest length (`shortest`) add to the per-province
+    /// emission and energy counters; hourly windows set the per-province last-hour gauges (every
+    /// province: 0 for one without rows) and intensity (provinces with energy).
+    func window(_ w: ClosedWindow, registry r: Registry, shortest: Bool) {
         windows.increment()
-        guard w.length == Time.microsPerHour else { return }
-        for row in w.rows where row.level == .province && row.energy > 0 {
-            intensity[Int(row.key)]?.record(row.co2 / row.energy)
+        if shortest {
+            for row in w.rows where row.level == .province {
+                emissionsTotal[Int(row.key)]?.increment(by: row.co2)
+                energyTotal[Int(row.key)]?.increment(by: row.energy)
+            }
         }
+        guard w.length == Time.microsPerHour else { return }
+        var co2 = [Int: Double](), energy = [Int: Double]()
+        for row in w.rows where row.level == .province {
+            co2[Int(row.key)] = row.co2
+            energy[Int(row.key)] = row.energy
+            if row.energy > 0 { intensity[Int(row.key)]?.record(row.co2 / row.energy) }
+        }
+        for (p, g) in emissionsLastHour { g.record(co2[p] ?? 0) }
+        for (p, g) in energyLastHour { g.record(energy[p] ?? 0) }
     }
 
-    public func text() -> [UInt8] { registry.emitToBuffer() }
+    /// The Prometheus text, with a `# HELP` line per family (``MetricsCatalog``).
+    public func text() -> [UInt8] { MetricsCatalog.withHelp(registry.emitToBuffer()) }
+
+    /// Brings `gridcarbon_engine_queue_waits_total` up to `waits` (the gate's count since the start).
+    func engineQueueWaits(_ waits: Int64) {
+        let delta = lock.withLock { () -> Int64 in
+            let d = waits - engineQueueWaitsSeen
+            if d > 0 { engineQueueWaitsSeen = waits }
+            return d
+        }
+        if delta > 0 { engineQueueWaits.increment(by: delta) }
+    }
 
     func provinceToday(_ co2: [Double]) {
         for (region, gauge) in emissionsToday where region < co2.count { gauge.record(co2[region]) }

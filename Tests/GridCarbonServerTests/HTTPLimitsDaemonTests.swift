@@ -168,7 +168,7 @@ struct HTTPLimitsDaemonTests {
         func value(_ name: String) -> Double? {
             metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
         }
-        #expect((value("gridcarbon_engine_queue_waits") ?? 0) > 0, "\(metrics)")
+        #expect((value("gridcarbon_engine_queue_waits_total") ?? 0) > 0, "\(metrics)")
         #expect(value("gridcarbon_engine_queue_bytes") == 0)
     }
 }

@@ -41,5 +41,5 @@ final class GatewayMetrics: @unchecked Sendable {
         if r.failed { failures.increment() }
     }
 
-    func text() -> [UInt8] { registry.emitToBuffer() }
+    func text() -> [UInt8] { MetricsCatalog.withHelp(registry.emitToBuffer()) }
 }
