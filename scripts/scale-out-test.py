@@ -105,6 +105,19 @@ def scrape(port):
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     return {l.rsplit(" ", 1)[0]: float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l and not l.startswith("#")}
 
+def conventions(port, what):
+    """docs/metrics.md: every gridcarbon_ family of a process's /metrics has # HELP and # TYPE, and
+    counters, only they, end in _total. None if so."""
+    lines = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode().splitlines()
+    for i, l in enumerate(lines):
+        if l.startswith("# TYPE gridcarbon_"):
+            _, _, name, kind = l.split(" ", 3)
+            if i == 0 or not lines[i - 1].startswith(f"# HELP {name} "):
+                return f"{what} metrics: {name} has no # HELP"
+            if (kind == "counter") != name.endswith("_total"):
+                return f"{what} metrics: {name} is a {kind} (counters, and only they, end in _total)"
+    return None
+
 def check_metrics(workers, merger, P):
     """What an operator watches (docs/scale-out.md): per worker partition lag, fetch batch sizes and
     redeliveries; at the merger every partition's progress and nothing waiting. None if all is there."""
@@ -117,6 +130,10 @@ def check_metrics(workers, merger, P):
                     return f"worker metrics lack {series}"
             if m[f'gridcarbon_stream_sequence_applied{{partition="{p}"}}'] <= 0:
                 return f"worker of partition {p} reports nothing applied"
+    for port, what in [(w.http, "worker") for w in workers] + [(merger.http, "merger")]:
+        problem = conventions(port, what)
+        if problem:
+            return problem
     m = scrape(merger.http)
     for p in range(P):
         if m.get(f'gridcarbon_merge_closed_before_timestamp_seconds{{partition="{p}"}}', 0) <= 0:

@@ -68,6 +68,14 @@ import Testing
         #expect(metrics.body.contains("gridcarbon_gateway_lines_total{outcome=\"forwarded\"} 1013"), "\(metrics.body)")
         #expect(metrics.body.contains("gridcarbon_gateway_lines_total{outcome=\"rejected\"} 5"), "\(metrics.body)")
         #expect(metrics.body.contains("gridcarbon_gateway_publish_failures_total 0"), "\(metrics.body)")
+        // Every family has its # HELP line right before # TYPE (docs/metrics.md).
+        let exposition = metrics.body.split(separator: "\n").map(String.init)
+        let types = exposition.indices.filter { exposition[$0].hasPrefix("# TYPE gridcarbon_") }
+        #expect(types.count == 5, "\(metrics.body)")
+        for i in types {
+            let name = exposition[i].split(separator: " ")[2]
+            #expect(i > 0 && exposition[i - 1].hasPrefix("# HELP \(name) "), "\(metrics.body)")
+        }
         #expect(try gateway.http("GET", "/healthz").status == 200)
         #expect(try gateway.http("GET", "/v1/aggregates").status == 404)
 
