@@ -98,7 +98,7 @@ h3 { font-size: 13px; margin: 4px 0; }
 .gauge .fill.warn { background: #e0a100; }
 .gauge .fill.over { background: #d93025; }
 .gauge .mark { position: absolute; top: 0; bottom: 0; width: 2px; background: #555; }
-.rows { margin: 0; padding-left: 20px; max-height: 320px; overflow-y: auto; }
+.rows { margin: 0; padding-left: 28px; max-height: 320px; overflow-y: auto; }
 .rows li { padding: 3px 0; border-bottom: 1px solid #eee; overflow-wrap: anywhere; }
 #feed { list-style: none; padding: 0; }
 .sev { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 11px; color: #fff; background: #666; }

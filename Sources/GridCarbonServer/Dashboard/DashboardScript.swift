@@ -45,7 +45,7 @@ function el(tag, cls, text) {
 }
 
 const fmt = (v, d) => (v === null || v === undefined) ? '–' : Number(v).toFixed(d);
-const kg = (v) => v >= 1e6 ? (v / 1e3).toFixed(0) + ' t' : v >= 1e4 ? (v / 1e3).toFixed(1) + ' t' : v.toFixed(1) + ' kg';
+const kg = (v) => v >= 1e6 ? (v / 1e3).toFixed(0) + ' t' : v >= 1e3 ? (v / 1e3).toFixed(1) + ' t' : v.toFixed(1) + ' kg';
 const hhmm = (t) => t ? t.slice(11, 16) : '';
 
 function color(v) {
