@@ -137,7 +137,8 @@ def tiles(cdp):
         intensity: t.dataset.intensity, basis: t.dataset.basis, shown: t.querySelector('.v').textContent}))""")
 
 def check_map(cdp, daemon, label):
-    """The 31 tiles against the API: the last closed 1h window's province rows and the basis."""
+    """The 31 tiles against the API: the last closed 1h window's province rows and the basis. The
+    page redraws every 10 s and on each alert: a redraw that raced the last lines is waited out."""
     agg = daemon.get("/v1/aggregates?window=1h&level=province&limit=1")["windows"]
     check(len(agg) == 1, f"{label}: the API has a closed 1h window")
     if not agg:
@@ -145,15 +146,20 @@ def check_map(cdp, daemon, label):
     w = agg[-1]
     api = {r["key"]: r["intensity_kg_per_kwh"] for r in w["rows"]}
     factors = {f["region"]: f["basis"] for f in daemon.get("/v1/factors?at=" + urllib.request.quote(w["window_start"]) + "&window=1h")["in_force"]}
-    shown = tiles(cdp)
+    deadline = time.time() + 25
+    while True:
+        shown = tiles(cdp)
+        bad = []
+        for t in shown:
+            want = api.get(t["region"])
+            got = float(t["intensity"]) if t["intensity"] else None
+            text = fixed3(str(want)) if want is not None else "–"
+            if got != want or t["shown"] != text or t["basis"] != factors.get(t["region"]):
+                bad.append((t["region"], t, want, text, factors.get(t["region"])))
+        if not bad or time.time() > deadline:
+            break
+        time.sleep(0.2)
     check(len(shown) == 31 and len({t["region"] for t in shown}) == 31, f"{label}: the map shows 31 provinces ({len(shown)} tiles)")
-    bad = []
-    for t in shown:
-        want = api.get(t["region"])
-        got = float(t["intensity"]) if t["intensity"] else None
-        text = fixed3(str(want)) if want is not None else "–"
-        if got != want or t["shown"] != text or t["basis"] != factors.get(t["region"]):
-            bad.append((t["region"], t, want, text, factors.get(t["region"])))
     with_data = sum(1 for t in shown if t["intensity"])
     check(not bad, f"{label}: every tile's intensity and basis equal the API's ({with_data} with data, hour {w['window_start']}){'' if not bad else ': ' + repr(bad[:3])}")
     check(with_data >= 25, f"{label}: most provinces have data ({with_data})")
@@ -201,8 +207,8 @@ def main():
         prov = d.get("/v1/province?key=CN-GD")
         shown = cdp.wait_for("!document.getElementById('province').hidden && document.querySelectorAll('#cities li[data-key]').length > 0 && "
                              "[...document.querySelectorAll('#cities li[data-key]')].map(l => l.dataset.key)", 10)
-        want = sorted(c["key"] for c in prov["cities"] if c["day_co2_kg"] > 0)
-        check(shown is not None and sorted(shown) == want[:50], f"clicking CN-GD lists its cities ({len(want)})")
+        want = [c["key"] for c in prov["cities"] if c["day_co2_kg"] > 0]
+        check(shown is not None and len(shown) == min(50, len(want)) and set(shown) <= set(want), f"clicking CN-GD lists its cities ({len(want)})")
         check(cdp.wait_for("document.querySelectorAll('#trend polyline').length === 2", 10) is not None, "the trend chart adds CN-GD's line")
         # The engine raises an alert while the page is open: it appears in the feed within a second.
         seen_before = set(cdp.evaluate("[...document.querySelectorAll('#feed li[data-seq]')].map(l => l.dataset.id)"))
