@@ -61,7 +61,7 @@ public enum HTTPAPI {
 
         addRecords(to: router, sink: host, limits: HTTPBodyLimits(config))
         addDashboardQueries(to: router, host: host)
-        Dashboard.add(to: router, tokens: auth.required)
+        Dashboard.add(to: router, tokens: auth.required, window: DurationFormat.format(defaultWindow(config.engine)))
 
         // The meter registry, whole-file replace (§2.1, role admin): validated first, a bad file is
         // a 400 naming the line and changes nothing; answered once the reload is durable.

@@ -44,6 +44,7 @@ struct DashboardDaemonTests {
 
         let page = try d.http("GET", "/")
         #expect(page.status == 200 && page.body.contains("<meta name=\"gridcarbon-auth\" content=\"none\">") && page.body.contains("/dashboard.js"))
+        #expect(page.body.contains("<meta name=\"gridcarbon-window\" content=\"1h\">"))
         #expect(!page.body.contains("http://") && !page.body.contains("https://"))
         #expect(try d.http("GET", "/dashboard.js").body.contains("/v1/alerts/stream"))
         #expect(try d.http("GET", "/dashboard.css").status == 200)
@@ -115,10 +116,12 @@ struct DashboardDaemonTests {
         let reader = "read-token-0123456789ab", ingest = "ingest-token-0123456789"
         try Files.writeAtomically(dir + "/tokens", Array("read \(reader)\ningest \(ingest)\n".utf8), sync: false)
         let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.example + "/registry.csv",
-                                  extra: ["--tokens", dir + "/tokens", "--idle-timeout", "1h"], readyToken: reader)
+                                  extra: ["--tokens", dir + "/tokens", "--idle-timeout", "1h", "--windows", "15m,1d"], readyToken: reader)
         defer { d.stop() }
         let page = try d.http("GET", "/")
         #expect(page.status == 200 && page.body.contains("<meta name=\"gridcarbon-auth\" content=\"required\">"))
+        // Without 1h windows the page shows the shortest.
+        #expect(page.body.contains("<meta name=\"gridcarbon-window\" content=\"15m\">"))
         #expect(try d.http("GET", "/dashboard.js").status == 200 && d.http("GET", "/dashboard.css").status == 200)
         #expect(try d.http("POST", "/").status == 401)
         try feed(d, auth: ingest)

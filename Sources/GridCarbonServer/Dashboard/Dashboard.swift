@@ -13,9 +13,10 @@ public enum Dashboard {
     static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
     /// Adds `GET /`, `GET /dashboard.js` and `GET /dashboard.css`; `tokens` says whether the page
-    /// must ask for a token before its first request.
-    static func add(to router: Router<BasicRequestContext>, tokens: Bool) {
-        let page = ByteBuffer(string: DashboardAssets.page.replacingFirst("{{AUTH}}", with: tokens ? "required" : "none"))
+    /// must ask for a token before its first request, `window` the window length it shows.
+    static func add(to router: Router<BasicRequestContext>, tokens: Bool, window: String) {
+        let page = ByteBuffer(string: DashboardAssets.page.replacingFirst("{{AUTH}}", with: tokens ? "required" : "none")
+            .replacingFirst("{{WINDOW}}", with: window))
         let script = ByteBuffer(string: DashboardAssets.script)
         let style = ByteBuffer(string: DashboardAssets.style)
         router.get("/") { _, _ in asset(page, "text/html; charset=utf-8") }

@@ -1,5 +1,6 @@
 /// The dashboard's page, style and script (reference §6), plain HTML, CSS and JavaScript with no
-/// build step; `{{AUTH}}` in the page becomes `required` or `none`.
+/// build step; `{{AUTH}}` in the page becomes `required` or `none`, `{{WINDOW}}` the window length
+/// shown (`1h` when configured, else the shortest).
 enum DashboardAssets {
     static let page = #"""
 <!doctype html>
@@ -8,6 +9,7 @@ enum DashboardAssets {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="gridcarbon-auth" content="{{AUTH}}">
+<meta name="gridcarbon-window" content="{{WINDOW}}">
 <title>gridcarbon</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard.css">
@@ -28,7 +30,7 @@ enum DashboardAssets {
 </form>
 <main id="main" hidden>
   <section class="card wide">
-    <h2>Intensity, last closed hour <small id="hour"></small></h2>
+    <h2>Intensity, last closed <span id="window-name">hour</span> <small id="hour"></small></h2>
     <div id="map" role="grid" aria-label="provinces"></div>
     <p class="legend">kg CO2/kWh · factor: <b>R</b> real-time · <b>M</b> mix · <b>F</b> flow-traced · <b>A</b> annual · <b>N</b> national</p>
   </section>

@@ -96,11 +96,16 @@ extension HTTPAPI {
     /// A `window` parameter: one of the configured windows; without one, `1h` when configured,
     /// else the shortest.
     static func windowParameter(_ text: String?, _ engine: EngineSettings) throws -> Micros {
-        guard let text else { return engine.windows.contains(Time.microsPerHour) ? Time.microsPerHour : engine.windows.min()! }
+        guard let text else { return defaultWindow(engine) }
         guard let d = DurationFormat.parse(text), engine.windows.contains(d) else {
             throw APIError(.badRequest, "bad_window", "window must be one of \(engine.windows.map(DurationFormat.format).joined(separator: ", "))")
         }
         return d
+    }
+
+    /// `1h` when configured, else the shortest window: what the series and the dashboard show.
+    static func defaultWindow(_ engine: EngineSettings) -> Micros {
+        engine.windows.contains(Time.microsPerHour) ? Time.microsPerHour : engine.windows.min() ?? engine.slot
     }
 
     /// A JSON response.

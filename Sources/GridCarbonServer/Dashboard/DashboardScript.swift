@@ -4,7 +4,7 @@ extension DashboardAssets {
     static let script = #"""
 'use strict';
 // gridcarbon dashboard (reference §6). Plain JavaScript, no build step, no outside asset.
-const WINDOW = '1h';
+const WINDOW = document.querySelector('meta[name="gridcarbon-window"]').content;
 const REFRESH_MS = 10000;
 const TILES = [ // [region, column, row]: a rough map of China
   ['CN-HL',7,0],
@@ -319,6 +319,7 @@ async function start() {
   } catch (e) { fail(e); }
 }
 
+if (WINDOW !== '1h') $('window-name').textContent = WINDOW + ' window';
 buildMap();
 if (authRequired && !state.token) showLogin(''); else start();
 setInterval(() => { if (!$('main').hidden) refresh(); }, REFRESH_MS);
