@@ -18,7 +18,8 @@ serve: release
 # comparison of simulate -> replay against the independent DuckDB computation, the crash test, and
 # the scale-out test (real nats-server: one node, then a 3-node cluster with kills, then through a
 # gateway with kills), and MQTT devices
-# (mosquitto_pub into nats-server's MQTT listener, merged files against replay), the overload test
+# (mosquitto_pub into nats-server's MQTT listener, merged files against replay), the dashboard in
+# headless chromium (tile map against the API, a live alert in the feed, the token prompt), the overload test
 # (8 TCP + 4 HTTP producers, 20 s), the Prometheus test (promtool on prometheus/*.yml, then a real
 # prometheus scraping a real daemon with a bearer token; docs/metrics.md), and a short libFuzzer run
 # of every fuzz target (docs/fuzzing.md).
@@ -33,6 +34,7 @@ test: deps
 	python3 scripts/scale-out-test.py --partitions 2 --cluster --kills 3 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
 	python3 scripts/scale-out-test.py --partitions 2 --gateway --kills 3 --meters 200 --chunks 6 --bin .build/debug/gridcarbon
 	python3 scripts/mqtt-test.py --bin .build/debug/gridcarbon
+	python3 scripts/dashboard-test.py --bin .build/debug/gridcarbon
 	bash scripts/check-systemd.sh
 	python3 scripts/prometheus-test.py --bin .build/debug/gridcarbon
 	bash scripts/fuzz.sh ci 10

@@ -30,6 +30,7 @@ Where to look:
   API       curl 'http://$http/v1/aggregates?window=1h&level=province&limit=1'
             curl 'http://$http/v1/totals?level=industry'
   metrics   curl http://$http/metrics | grep gridcarbon_
+  dashboard http://$http/  (in a browser)
 The daemon keeps running; Ctrl-C stops it cleanly.
 EOT
 wait $pid

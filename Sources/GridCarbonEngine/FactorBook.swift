@@ -62,12 +62,14 @@ public struct FactorBook: Sendable {
         }
     }
 
-    /// Forgets what can no longer matter: mix records that end before `closedBefore` (every slot
-    /// they touch is closed) and real-time factors a week older than that (kept that long so that
-    /// overlaps with recent ones are still refused).
+    /// Forgets what can no longer matter: mix records that ended a day before `closedBefore`
+    /// (every slot they touch is closed; kept a day so the factor basis of the last day's closed
+    /// hours can still be told, reference §6 `GET /v1/factors?at=`) and real-time factors a week
+    /// older than that (kept that long so that overlaps with recent ones are still refused).
     public mutating func prune(closedBefore: Micros) {
         for r in 0..<Region.count {
-            if !mixes[r].isEmpty { mixes[r].removeAll { $0.end <= closedBefore } }
+            let mixHorizon = closedBefore &- Time.microsPerDay
+            if !mixes[r].isEmpty { mixes[r].removeAll { $0.end <= mixHorizon } }
             let horizon = closedBefore &- 7 * Time.microsPerDay
             if let first = factors[r].first, first.end <= horizon {
                 factors[r].removeAll { $0.end <= horizon }

@@ -14,7 +14,7 @@ public enum Role: String, Sendable, CaseIterable {
 }
 
 /// Bearer tokens and their roles, from a tokens file: one token a line, `ROLE[,ROLE...] TOKEN`,
-/// `#` comments. Off loopback every endpoint but `/healthz` needs a token; on loopback tokens are
+/// `#` comments. Off loopback every endpoint but `/healthz` and the dashboard's page and assets needs a token; on loopback tokens are
 /// enforced when a file is given. A presented token is compared with every known one in constant
 /// time (``roles(of:)``): no early exit tells how much of it was right.
 public struct Authenticator: Sendable {
@@ -99,6 +99,9 @@ public struct Authenticator: Sendable {
     /// The role an HTTP request needs.
     static func role(method: HTTPRequest.Method, path: String) -> Role? {
         if path == "/healthz" { return nil }
+        // The dashboard's page and assets hold no data (reference §6): public; its data comes
+        // from the endpoints below, with the page's token.
+        if method == .get && Dashboard.assetPaths.contains(path) { return nil }
         if method == .post && path == "/v1/records" { return .ingest }
         if method == .post { return .admin }
         return .read

@@ -1,14 +1,18 @@
 // zlib through compress-nio's module (the one zlib linked into the daemon).
 import CCompressZlib
 
-/// One gzip member inflated step by step over zlib, each step's output bounded, so that a body
-/// that inflates far is read at the pace its lines are stored (reference §6). Unlike a decoder that
+/// A gzip body inflated step by step over zlib, each step's output bounded, so that a body that
+/// inflates far is read at the pace its lines are stored (reference §6). Unlike a decoder that
 /// stops when the input is used up, a step drains the output zlib still holds, and ``ended`` says
-/// whether the member's trailer was read (a body without it is truncated).
+/// whether the input so far ends at the end of a member (a body that does not is truncated).
+///
+/// A body may hold several members one after the other (RFC 1952 §2.2, what `cat a.gz b.gz` or a
+/// producer compressing each batch gives): their contents follow each other, as `gzip -d` reads
+/// them. Bytes after a member that are not another member are 400 `bad_encoding`, not ignored.
 final class GzipStepDecoder {
     private let stream: UnsafeMutablePointer<z_stream>
     private let out: UnsafeMutableRawBufferPointer
-    /// The member's end (its trailer checked) was read; bytes after it are ignored.
+    /// The input so far ends at the end of a member (its trailer checked).
     private(set) var ended = false
 
     /// zlib's error, for the message of 400 `bad_encoding`.
@@ -39,7 +43,13 @@ final class GzipStepDecoder {
     /// still be pending (call again).
     func step(_ input: UnsafeRawBufferPointer, budget: Int,
               _ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (consumed: Int, more: Bool) {
-        if ended { return (input.count, false) }
+        if ended {
+            if input.isEmpty { return (0, false) }
+            // Another member follows.
+            let rt = inflateReset(stream)
+            if rt != Z_OK { throw Failure(message: "gzip decoder failed to restart (\(rt))") }
+            ended = false
+        }
         let base = input.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: UInt8.self)) }
         stream.pointee.next_in = base
         stream.pointee.avail_in = UInt32(input.count)
@@ -56,7 +66,12 @@ final class GzipStepDecoder {
             switch rt {
             case Z_STREAM_END:
                 ended = true
-                return (input.count, false)
+                if stream.pointee.avail_in == 0 { return (consumed, false) }
+                // Another member follows in this input.
+                let rt = inflateReset(stream)
+                if rt != Z_OK { throw Failure(message: "gzip decoder failed to restart (\(rt))") }
+                ended = false
+                if produced >= budget { return (consumed, true) }
             case Z_OK, Z_BUF_ERROR:
                 // Z_BUF_ERROR: no progress possible without more input.
                 if rt == Z_BUF_ERROR || (stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0) {

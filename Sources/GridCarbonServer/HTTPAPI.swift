@@ -63,6 +63,8 @@ public enum HTTPAPI {
         }
 
         addRecords(to: router, sink: host, limits: HTTPBodyLimits(config))
+        addDashboardQueries(to: router, host: host)
+        Dashboard.add(to: router, tokens: auth.required, window: DurationFormat.format(defaultWindow(config.engine)))
 
         // The meter registry, whole-file replace (§2.1, role admin): validated first, a bad file is
         // a 400 naming the line and changes nothing; answered once the reload is durable.
@@ -160,12 +162,14 @@ public enum HTTPAPI {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
         }
 
-        router.get("/v1/factors") { _, _ -> Response in
-            let (annual, feeds) = await host.read { e -> (AnnualFactorTable, [(Int, [(Micros, Micros, Double)], [(Micros, Micros, Source, Double)])]) in
+        router.get("/v1/factors") { request, _ -> Response in
+            let q = request.uri.queryParameters
+            let interval = try inForceInterval(at: q["at"].map(String.init), window: q["window"].map(String.init), config.engine)
+            let (annual, feeds, inForce) = await host.read { e -> (AnnualFactorTable, [(Int, [(Micros, Micros, Double)], [(Micros, Micros, Source, Double)])], [FactorInForce]?) in
                 (e.factors.annual, Region.provinces.compactMap { r in
                     let s = e.factors.snapshot(region: r)
                     return s.factors.isEmpty && s.mixes.isEmpty ? nil : (r, s.factors, s.mixes)
-                })
+                }, interval.map { e.factorsInForce(start: $0.start, end: $0.end) })
             }
             var out = Array("{\"annual\":[".utf8)
             for (i, row) in annual.rows.enumerated() {
@@ -192,7 +196,9 @@ public enum HTTPAPI {
                     out.append(contentsOf: "\",\"source\":\"\(m.2.name)\",\"mwh\":".utf8); NumberFormat.append(m.3, to: &out); out.append(0x7D)
                 }
             }
-            out.append(contentsOf: "]}\n".utf8)
+            out.append(0x5D)
+            if let interval, let inForce { appendInForce(inForce, interval: interval, formatter: formatter, to: &out) }
+            out.append(contentsOf: "}\n".utf8)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
         }
         return router

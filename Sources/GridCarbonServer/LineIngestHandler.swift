@@ -161,7 +161,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         let token = String(decoding: line.dropFirst(prefix.count), as: UTF8.self)
         guard authorize(token) else {
-            refuse(context: context, "unauthorized")
+            refuse(context: context, "unauthorized: token unknown or without the ingest role")
             return false
         }
         carry.removeFirst(nl + 1)
@@ -270,7 +270,7 @@ final class LineIngestHandler: ChannelInboundHandler, @unchecked Sendable {
             if authorize(String(c.dropFirst(6))) {
                 write("ok auth\n", context: context)
             } else {
-                refuse(context: context, "unauthorized")
+                refuse(context: context, "unauthorized: token unknown or without the ingest role")
             }
         } else {
             write("error unknown command \(c.prefix(40)) (known: !sync, !auth TOKEN)\n", context: context)

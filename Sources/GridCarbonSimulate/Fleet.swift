@@ -27,6 +27,10 @@ public struct Fleet: Sendable {
     public private(set) var enterprises: Int = 0
     /// Digits in meter ids (`M000001`).
     public let idWidth: Int
+    /// Meter ids in several real shapes (``MeterIDShape``) instead of `M000001` for all.
+    public let idShapes: Bool
+    /// The seed, for the id shapes.
+    let seed: UInt64
 
     /// Electricity consumption by province, TWh (China 2023, rounded), in ``Region/codes`` order from index 1.
     public static let provinceWeights: [Double] = [
@@ -38,8 +42,12 @@ public struct Fleet: Sendable {
     /// Highest demand relative to typical peak (load shape at most 1, noise at most +20 %).
     static let peakFactor = 1.2
 
-    public init(meters: Int, seed: UInt64) {
+    /// - Parameter idShapes: spell meter ids in the shapes real head-end systems use
+    ///   (``MeterIDShape``); the fleet itself (regions, sizes, enterprises) does not change.
+    public init(meters: Int, seed: UInt64, idShapes: Bool = false) {
         count = meters
+        self.idShapes = idShapes
+        self.seed = seed
         var w = 6
         var cap = 1_000_000
         while meters >= cap { w += 1; cap *= 10 }
@@ -129,9 +137,13 @@ public struct Fleet: Sendable {
         return q
     }
 
-    /// Appends the id of meter `i` (`M000001` for i = 0).
+    /// Appends the id of meter `i` (`M000001` for i = 0, or its ``MeterIDShape`` with ``idShapes``).
     @inline(__always)
     public func appendMeterID(_ i: Int, to out: inout [UInt8]) {
+        if idShapes {
+            MeterIDShape(meter: i, seed: seed).append(meter: i, region: Int(region[i]), width: idWidth, to: &out)
+            return
+        }
         out.append(0x4D)
         Self.appendPadded(i + 1, width: idWidth, to: &out)
     }

@@ -41,9 +41,16 @@ struct RecordGenerator {
     private let last: UnsafeMutablePointer<Int64>
     private let silentUntil: UnsafeMutablePointer<Int32>
     private let noise: UnsafeMutablePointer<Double>
-    /// Meter ids back to back, `idLen` bytes each.
+    /// Meter ids back to back; meter `m`'s is `ids[idStart[m] ..< idStart[m + 1]]`.
     private let ids: UnsafeMutablePointer<UInt8>
-    private let idLen: Int
+    private let idStart: UnsafeMutablePointer<Int32>
+    /// Meters in generation order (``Collectors/order``, or registry order).
+    private let order: UnsafeMutablePointer<Int32>
+    /// Seconds from reading to arrival per meter (``Collectors/delay``; 0 in registry order).
+    private let delay: UnsafeMutablePointer<Int32>
+    /// Timestamp spelling per meter (``Collectors/style``), used in collector order.
+    private let meterStyle: UnsafeMutablePointer<UInt8>
+    private let collectorOrder: Bool
 
     private let regionCodes: UnsafeMutablePointer<UInt8>
     private let sourceNames: [[UInt8]]
@@ -90,11 +97,31 @@ struct RecordGenerator {
         last = .allocate(capacity: meters)
         silentUntil = .allocate(capacity: meters)
         noise = .allocate(capacity: meters)
-        idLen = 1 + fleet.idWidth
-        ids = .allocate(capacity: meters * idLen)
+        collectorOrder = o.collectorOrder
+        order = .allocate(capacity: meters)
+        delay = .allocate(capacity: meters)
+        meterStyle = .allocate(capacity: meters)
+        if o.collectorOrder {
+            let c = Collectors(meters: meters, seed: o.seed, intervalSeconds: Int(stepSec), mixedStyles: o.mixedTimestamps)
+            order.initialize(from: c.order, count: meters)
+            delay.initialize(from: c.delay, count: meters)
+            meterStyle.initialize(from: c.style, count: meters)
+        } else {
+            for m in 0..<meters { order[m] = Int32(m) }
+            delay.initialize(repeating: 0, count: meters)
+            meterStyle.initialize(repeating: 0, count: meters)
+        }
+        var idBuffer: [UInt8] = []
+        idBuffer.reserveCapacity(meters * (2 + fleet.idWidth))
+        idStart = .allocate(capacity: meters + 1)
+        for m in 0..<meters {
+            idStart[m] = Int32(idBuffer.count)
+            fleet.appendMeterID(m, to: &idBuffer)
+        }
+        idStart[meters] = Int32(idBuffer.count)
+        ids = .allocate(capacity: max(1, idBuffer.count))
+        ids.initialize(from: idBuffer, count: idBuffer.count)
         let intervalT = SimRandom.threshold(o.intervalShare)
-        var idBytes: [UInt8] = []
-        idBytes.reserveCapacity(idLen)
         for m in 0..<meters {
             kw[m] = fleet.typicalKW[m]
             ind[m] = fleet.industry[m]
@@ -105,9 +132,6 @@ struct RecordGenerator {
             last[m] = -1
             silentUntil[m] = 0
             noise[m] = rng.uniform(-0.1, 0.1)
-            idBytes.removeAll(keepingCapacity: true)
-            fleet.appendMeterID(m, to: &idBytes)
-            (ids + m * idLen).initialize(from: idBytes, count: idLen)
         }
         regionCodes = .allocate(capacity: Region.count * 5)
         for (i, c) in Region.codes.enumerated() {
@@ -130,7 +154,8 @@ struct RecordGenerator {
 
     func free() {
         kw.deallocate(); ind.deallocate(); isInterval.deallocate(); reg.deallocate(); last.deallocate()
-        silentUntil.deallocate(); noise.deallocate(); ids.deallocate(); regionCodes.deallocate(); shapeNow.deallocate()
+        silentUntil.deallocate(); noise.deallocate(); ids.deallocate(); idStart.deallocate(); regionCodes.deallocate(); shapeNow.deallocate()
+        order.deallocate(); delay.deallocate(); meterStyle.deallocate()
         w.free(); pending.free(); due.free(); sorted.free(); counts.deallocate()
     }
 
@@ -189,8 +214,10 @@ struct RecordGenerator {
         let stepSec = self.stepSec, hours = self.hours, jitter = self.jitter, disorder = self.disorder
         let kw = self.kw, ind = self.ind, isInterval = self.isInterval, reg = self.reg, last = self.last
         let silentUntil = self.silentUntil, noise = self.noise, shapeNow = self.shapeNow
+        let order = self.order, delay = self.delay, meterStyle = self.meterStyle, collectorOrder = self.collectorOrder
         let k32 = Int32(truncatingIfNeeded: k)
-        for m in 0..<meters {
+        for idx in 0..<meters {
+            let m = Int(order[idx])
             var a = noise[m] * 0.8 + rng.uniform(-0.04, 0.04)
             a = min(0.2, max(-0.2, a))
             noise[m] = a
@@ -200,9 +227,9 @@ struct RecordGenerator {
             if isInterval[m] {
                 if silent { continue }
                 let end = T + stepSec
-                rec = Rec(arrival: end + (disorder > 0 ? Int64(rng.below(disorder)) : 0), t0: T, value: e,
+                rec = Rec(arrival: end + Int64(delay[m]) + (disorder > 0 ? Int64(rng.below(disorder)) : 0), t0: T, value: e,
                           id: Int32(truncatingIfNeeded: m), dur: Int32(truncatingIfNeeded: stepSec),
-                          kind: Rec.interval, style: style(), aux: 0, variant: 0)
+                          kind: Rec.interval, style: collectorOrder ? meterStyle[m] : style(), aux: 0, variant: 0)
             } else {
                 if silent { reg[m] &+= e; continue }
                 let j = jitter > 0 ? Int64(rng.below(jitter)) : 0
@@ -220,8 +247,9 @@ struct RecordGenerator {
                 reg[m] = base + e
                 last[m] = v
                 let ts = T + j
-                rec = Rec(arrival: ts + (disorder > 0 ? Int64(rng.below(disorder)) : 0), t0: ts, value: v,
-                          id: Int32(truncatingIfNeeded: m), dur: 0, kind: Rec.register, style: style(), aux: 0, variant: 0)
+                rec = Rec(arrival: ts + Int64(delay[m]) + (disorder > 0 ? Int64(rng.below(disorder)) : 0), t0: ts, value: v,
+                          id: Int32(truncatingIfNeeded: m), dur: 0, kind: Rec.register,
+                          style: collectorOrder ? meterStyle[m] : style(), aux: 0, variant: 0)
             }
             append(rec)
             summary.readings &+= 1
@@ -332,7 +360,8 @@ struct RecordGenerator {
 
     @inline(__always)
     private mutating func putID(_ m: Int32) {
-        w.put(ids + Int(m) * idLen, idLen)
+        let a = Int(idStart[Int(m)]), b = Int(idStart[Int(m) + 1])
+        w.put(ids + a, b - a)
     }
 
     @inline(__always)

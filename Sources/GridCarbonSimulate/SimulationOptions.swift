@@ -51,11 +51,45 @@ public struct SimulationOptions: Sendable, Equatable {
     public var mixedTimestamps: Bool = false
     /// The zone days start in and timestamps are written in.
     public var zone: Zone = .shanghai
+    /// Meters arrive grouped by data concentrator, concentrators interleaved, in no relation to
+    /// registry order (``Collectors``); with ``mixedTimestamps`` each concentrator keeps one
+    /// spelling. Off: every interval's readings in registry order.
+    public var collectorOrder: Bool = false
+    /// Meter ids in the shapes of real head-end systems (`M0435926`, `SG.37.00050636`,
+    /// `gd:66021-com_3`) instead of `M000001` for all.
+    public var meterIDShapes: Bool = false
 
     /// The longest disorder the engine's default 15-minute reorder window tolerates without late records.
     public static let reorderWindow: Micros = 15 * Time.microsPerMinute
     public static let maxMeters = 20_000_000
     public static let maxDays = 3650
+
+    /// Presets of the options (`--profile`).
+    public enum Profile: String, Sendable, CaseIterable {
+        /// Every reading at its exact quarter hour, in registry order, one spelling, one id shape:
+        /// the order that suits a reader, for comparison.
+        case ideal
+        /// What a head-end system forwards (the default for benchmarks): meters in collector
+        /// order, clocks up to 90 s late, three timestamp spellings (one per concentrator), 10 % of
+        /// meters sending interval records, ids of several shapes, and a few duplicates,
+        /// replacements, silences and malformed lines.
+        case realistic
+    }
+
+    /// Sets the options of `profile` (``Profile/ideal`` changes nothing); set ``interval`` first.
+    public mutating func apply(_ profile: Profile) {
+        guard profile == .realistic else { return }
+        collectorOrder = true
+        meterIDShapes = true
+        mixedTimestamps = true
+        // Below the interval, as a reading must stay inside it.
+        jitter = min(90 * Time.microsPerSecond, interval / 2 / Time.microsPerSecond * Time.microsPerSecond)
+        intervalShare = 0.1
+        duplicates = 0.002
+        resets = 0.00005
+        gaps = 0.0002
+        badLines = 0.0002
+    }
 
     /// Options with every default; the start day, unless given, is yesterday in `zone` by the wall clock (read once).
     public init(startDay: Int? = nil, zone: Zone = .shanghai) {
@@ -105,6 +139,12 @@ public struct SimulationOptions: Sendable, Equatable {
         if disorder < 0 || disorder % Time.microsPerSecond != 0 { throw SimulationError("--disorder must be a whole number of seconds (got \(DurationFormat.format(disorder)))") }
         if disorder >= Self.reorderWindow {
             throw SimulationError("--disorder must be below 900 s (got \(disorder / Time.microsPerSecond) s): the engine's reorder window is 15 minutes, and records delayed longer would arrive late")
+        }
+        if collectorOrder {
+            let d = Int64(Collectors.maxDelay(intervalSeconds: Int(interval / Time.microsPerSecond))) * Time.microsPerSecond
+            if d + disorder >= Self.reorderWindow {
+                throw SimulationError("--disorder must be below \((Self.reorderWindow - d) / Time.microsPerSecond) s in collector order (got \(disorder / Time.microsPerSecond) s): concentrators already deliver up to \(d / Time.microsPerSecond) s late, and the engine's reorder window is 15 minutes")
+            }
         }
         if jitter < 0 || jitter % Time.microsPerSecond != 0 { throw SimulationError("--jitter must be a whole number of seconds (got \(DurationFormat.format(jitter)))") }
         if jitter >= interval {

@@ -107,7 +107,7 @@ public struct Simulator: Sendable {
     public init(options: SimulationOptions) throws(SimulationError) {
         try options.validate()
         self.options = options
-        self.fleet = Fleet(meters: options.meters, seed: options.seed)
+        self.fleet = Fleet(meters: options.meters, seed: options.seed, idShapes: options.meterIDShapes)
     }
 
     /// The registry CSV (`meter_id,region,city,park,enterprise,industry,max_kw`).

@@ -29,6 +29,12 @@ struct SimulateCommand: ParsableCommand {
           gridcarbon simulate --meters 1000 --out sim
           gridcarbon replay --registry sim/registry.csv --data out sim/records.csv
 
+        A day as a head-end system forwards it (meters grouped by concentrator in no registry \
+        order, clocks up to 90 s late, three timestamp spellings, interval records, ids of several \
+        shapes, a few duplicates and bad lines) — what the benchmarks use:
+
+          gridcarbon simulate --meters 100000 --profile realistic --out sim
+
         A messier week in NDJSON, compressed:
 
           gridcarbon simulate --meters 5000 --days 7 --format ndjson --zstd \\
@@ -67,26 +73,29 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Record format: csv or ndjson (default: by the records file name, else csv).", valueName: "format"))
     var format: String?
 
+    @Option(help: ArgumentHelp("ideal: every reading at its exact time, in registry order, one spelling (default); realistic: as a head-end system forwards them (collector order, jittered clocks, mixed spellings and id shapes, 10% interval meters, a few duplicates and bad lines). The options below override the profile's values.", valueName: "profile"))
+    var profile: String = "ideal"
+
     @Option(help: ArgumentHelp("Arrival delay: each record arrives up to this long after its time (seconds, or 5m); below 900 s.", valueName: "seconds"))
     var disorder: String = "0"
 
-    @Option(help: ArgumentHelp("Clock jitter: each reading is taken up to this long after its nominal time (seconds, or 1m); below --interval.", valueName: "seconds"))
-    var jitter: String = "0"
+    @Option(help: ArgumentHelp("Clock jitter: each reading is taken up to this long after its nominal time (seconds, or 1m); below --interval. Default 0 (realistic: 90).", valueName: "seconds"))
+    var jitter: String?
 
-    @Option(help: ArgumentHelp("Fraction of meter records sent twice, the repeat a few lines later.", valueName: "rate"))
-    var duplicates: Double = 0
+    @Option(help: ArgumentHelp("Fraction of meter records sent twice, the repeat a few lines later. Default 0 (realistic: 0.002).", valueName: "rate"))
+    var duplicates: Double?
 
-    @Option(help: ArgumentHelp("Fraction of register readings after a meter replacement (register back near 0).", valueName: "rate"))
-    var resets: Double = 0
+    @Option(help: ArgumentHelp("Fraction of register readings after a meter replacement (register back near 0). Default 0 (realistic: 0.00005).", valueName: "rate"))
+    var resets: Double?
 
-    @Option(help: ArgumentHelp("Fraction of meter records after which the meter goes silent for 1-6 h.", valueName: "rate"))
-    var gaps: Double = 0
+    @Option(help: ArgumentHelp("Fraction of meter records after which the meter goes silent for 1-6 h. Default 0 (realistic: 0.0002).", valueName: "rate"))
+    var gaps: Double?
 
-    @Option(help: ArgumentHelp("Malformed lines injected per meter record (bad number, bad timestamp, unknown meter, too few fields, garbage, bad kind).", valueName: "rate"))
-    var badLines: Double = 0
+    @Option(help: ArgumentHelp("Malformed lines injected per meter record (bad number, bad timestamp, unknown meter, too few fields, garbage, bad kind). Default 0 (realistic: 0.0002).", valueName: "rate"))
+    var badLines: Double?
 
-    @Option(help: ArgumentHelp("Fraction of meters that send interval (i) records instead of register (r) readings.", valueName: "fraction"))
-    var intervalShare: Double = 0
+    @Option(help: ArgumentHelp("Fraction of meters that send interval (i) records instead of register (r) readings. Default 0 (realistic: 0.1).", valueName: "fraction"))
+    var intervalShare: Double?
 
     @Flag(help: "Leave out the hourly factor (f) and generation mix (m) feeds.")
     var noFactors = false
@@ -110,15 +119,19 @@ struct SimulateCommand: ParsableCommand {
         }
         o.interval = iv
         o.seed = seed
+        guard let p = SimulationOptions.Profile(rawValue: profile) else {
+            throw ValidationError("--profile must be ideal or realistic (got '\(profile)')")
+        }
+        o.apply(p)
         o.disorder = try Self.seconds(disorder, option: "--disorder")
-        o.jitter = try Self.seconds(jitter, option: "--jitter")
-        o.duplicates = duplicates
-        o.resets = resets
-        o.gaps = gaps
-        o.badLines = badLines
-        o.intervalShare = intervalShare
+        if let jitter { o.jitter = try Self.seconds(jitter, option: "--jitter") }
+        if let duplicates { o.duplicates = duplicates }
+        if let resets { o.resets = resets }
+        if let gaps { o.gaps = gaps }
+        if let badLines { o.badLines = badLines }
+        if let intervalShare { o.intervalShare = intervalShare }
         o.factorFeeds = !noFactors
-        o.mixedTimestamps = mixedTimestamps
+        if mixedTimestamps { o.mixedTimestamps = true }
         if let format {
             guard let f = RecordFormat(rawValue: format) else {
                 throw ValidationError("--format must be csv or ndjson (got '\(format)')")

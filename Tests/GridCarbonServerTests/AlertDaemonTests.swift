@@ -57,7 +57,10 @@ struct AlertDaemonTests {
         #expect(await AlertFixtures.eventually { stream.comments.contains(": keep-alive") })
         let active = try await httpGet(base + "/v1/alerts").body
         #expect(active == "{\"alerts\":[\(event.data)],\"seq\":1}\n")
-        #expect(await AlertFixtures.eventually { received.snapshot == [1] })
+        // Delivery is at least once (reference §5): a POST that timed out on a loaded machine after
+        // the receiver took it is sent again, so the event may arrive more than once, never another.
+        #expect(await AlertFixtures.eventually { received.snapshot.first == 1 })
+        #expect(Set(received.snapshot) == [1], "\(received.snapshot)")
         #expect(received.bodies.first == event.data)
         let metrics = try await httpGet(base + "/metrics").body
         #expect(metrics.contains("gridcarbon_alert_events_total{state=\"firing\"} 1"))
@@ -68,6 +71,7 @@ struct AlertDaemonTests {
         let first = d
         #expect(try await offPool { first.stop() } == 0)
         _ = await stream.task.result
+        let deliveredBefore = received.snapshot
 
         // Restart: recovery regenerates the event; the log, the active set and the webhook have it once.
         d = try await offPool { try DaemonProcess(data: dir + "/serve", registry: registry, extra: extra) }
@@ -79,7 +83,8 @@ struct AlertDaemonTests {
         try await Task.sleep(for: .milliseconds(800))
         #expect(resumed.events.map(\.id) == [1])
         #expect(try AlertLog.read(directory: dir + "/serve/alerts").map(\.seq) == [1])
-        #expect(received.snapshot == [1])
+        // The cursor was saved after the delivery: a restart sends nothing again.
+        #expect(received.snapshot == deliveredBefore, "delivered again after a clean restart: \(received.snapshot)")
         let second = d
         #expect(try await offPool { second.stop() } == 0)
         await resumed.close()

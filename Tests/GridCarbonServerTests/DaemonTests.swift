@@ -164,7 +164,7 @@ struct AuthTests {
         #expect(try anonymous.readLine().hasPrefix("error unauthorized"))
         let wrongRole = try LineClient(port: d.tcpPort)
         try wrongRole.send("!auth \(reader)\n")
-        #expect(try wrongRole.readLine() == "error unauthorized")
+        #expect(try wrongRole.readLine() == "error unauthorized: token unknown or without the ingest role")
         let producer = try LineClient(port: d.tcpPort)
         try producer.send("!auth \(ingest)\n")
         #expect(try producer.readLine() == "ok auth")

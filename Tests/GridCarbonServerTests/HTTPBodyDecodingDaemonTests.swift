@@ -141,4 +141,24 @@ struct HTTPBodyDecodingDaemonTests {
             #expect(full.status == 200 && c.count == 4 && c[0] + c[1] == 40 && c[2] == 0 && c[3] == 0, "\(encoding): \(full.body)")
         }
     }
+
+    /// A gzip body of several members (RFC 1952 §2.2) is their contents one after the other, as
+    /// `gzip -d` reads it; bytes after a member that are not a member are `bad_encoding`, and a
+    /// second member cut short is truncated.
+    @Test func gzipMembersFollowEachOther() throws {
+        let dir = scratch("members")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = try DaemonProcess(data: dir + "/serve", registry: DaemonProcess.example + "/registry.csv")
+        defer { d.stop() }
+        let first = try Self.gzip(Array((0..<10).map { Self.reading($0) }.joined().utf8))
+        let second = try Self.gzip(Array((10..<25).map { Self.reading($0) }.joined().utf8))
+        let both = try Self.post(d, first + second, encoding: "gzip")
+        #expect(both.status == 200 && Self.counts(both.body) == [25, 0, 0, 0], "\(both.status) \(both.body)")
+        let third = try Self.gzip(Array((25..<30).map { Self.reading($0) }.joined().utf8))
+        let garbage = try Self.post(d, third + Array("r,M1,2026-11-18T09:00:00+08:00,5\n".utf8), encoding: "gzip")
+        #expect(garbage.status == 400 && garbage.body.contains("\"bad_encoding\""), "\(garbage.status) \(garbage.body)")
+        let fourth = try Self.gzip(Array((30..<40).map { Self.reading($0) }.joined().utf8))
+        let cut = try Self.post(d, fourth + Array(second[..<(second.count / 2)]), encoding: "gzip")
+        #expect(cut.status == 400 && cut.body.contains("truncated"), "\(cut.status) \(cut.body)")
+    }
 }

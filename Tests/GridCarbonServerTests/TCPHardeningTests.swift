@@ -87,10 +87,10 @@ struct TCPHardeningTests {
         }
         let wrong = try LineClient(port: d.tcpPort)
         send(wrong, Array("!auth wrong-token-000000000\n\(Self.record)!sync\n".utf8))
-        #expect(answer(wrong) == "error unauthorized\n")
+        #expect(answer(wrong) == "error unauthorized: token unknown or without the ingest role\n")
         let reader = try LineClient(port: d.tcpPort)
         send(reader, Array("!auth \(Self.reader)\n\(Self.record)!sync\n".utf8))
-        #expect(answer(reader) == "error unauthorized\n")
+        #expect(answer(reader) == "error unauthorized: token unknown or without the ingest role\n")
         // Nothing counted, nothing in the log.
         #expect(try recordsCounted(d) == 0)
         // `Bearer` in any case on HTTP.

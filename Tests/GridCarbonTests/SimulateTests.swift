@@ -335,3 +335,121 @@ private func text(_ s: ArraySlice<UInt8>) -> String { String(decoding: s, as: UT
         #expect(gd > 50 * xz && gd > 10 * hi)
     }
 }
+
+/// `--profile realistic` (issue 10): what a head-end system forwards, not the order that suits a
+/// reader.
+@Suite struct SimulateRealisticProfileTests {
+    fileprivate static func realistic(_ configure: (inout SimulationOptions) -> Void = { _ in }) throws -> SimRun {
+        try SimRun {
+            $0.meters = 3000
+            $0.interval = Time.microsPerHour
+            $0.apply(.realistic)
+            configure(&$0)
+        }
+    }
+
+    /// Meter records (`r`, `i`) in file order: registry index and event time (`ts`, or `end`).
+    fileprivate static func meterRecords(_ run: SimRun) -> [(meter: Int32, event: Micros)] {
+        run.parse().records.compactMap { p in
+            switch p.record.kind {
+            case .register: (p.record.meter, p.record.t0)
+            case .interval: (p.record.meter, p.record.t1)
+            default: nil
+            }
+        }
+    }
+
+    @Test func theIdealProfileChangesNothing() {
+        var o = SimulationOptions(startDay: 20_000)
+        let before = o
+        o.apply(.ideal)
+        #expect(o == before)
+        o.apply(.realistic)
+        #expect(o.collectorOrder && o.meterIDShapes && o.mixedTimestamps && o.jitter == 90 * Time.microsPerSecond)
+        #expect(o.intervalShare == 0.1 && o.duplicates > 0 && o.badLines > 0)
+        // A 1-minute interval: jitter stays inside it.
+        var short = SimulationOptions(startDay: 20_000)
+        short.interval = Time.microsPerMinute
+        short.apply(.realistic)
+        #expect(short.jitter == 30 * Time.microsPerSecond)
+        #expect(throws: Never.self) { try short.validate() }
+    }
+
+    @Test func metersArriveInCollectorOrderNotRegistryOrder() throws {
+        let real = Self.meterRecords(try Self.realistic())
+        let ideal = Self.meterRecords(try SimRun { $0.meters = 3000; $0.interval = Time.microsPerHour })
+        func followOn(_ r: [(meter: Int32, event: Micros)]) -> Double {
+            var n = 0
+            for (a, b) in zip(r, r.dropFirst()) where b.meter == a.meter + 1 { n += 1 }
+            return Double(n) / Double(max(1, r.count - 1))
+        }
+        // In registry order nearly every record is the next meter's; in collector order almost none.
+        #expect(followOn(ideal) > 0.9)
+        #expect(followOn(real) < 0.02, "\(followOn(real))")
+        // Real disorder, yet inside the engine's 15-minute reorder window: nothing would be late.
+        var high = Time.distantPast, worst: Micros = 0, behind = 0
+        for r in real {
+            high = max(high, r.event)
+            worst = max(worst, high - r.event)
+            if high > r.event { behind += 1 }
+        }
+        #expect(behind > real.count / 4)
+        // Clocks up to 90 s late: records arrive behind later readings by up to about that.
+        #expect(worst > 60 * Time.microsPerSecond && worst < SimulationOptions.reorderWindow, "\(worst)")
+    }
+
+    @Test func concentratorsServeMetersFromAnywhereWithOneSpelling() {
+        let c = Collectors(meters: 10_000, seed: 42, intervalSeconds: 900, mixedStyles: true)
+        #expect(Set(c.order).count == 10_000 && c.order.count == 10_000)
+        #expect(c.count >= 10_000 / 256 && c.count <= 10_000 / 32 + 1)
+        #expect(c.delay.allSatisfy { $0 >= 5 && Int($0) <= Collectors.maxDelay(intervalSeconds: 900) })
+        // Walk the concentrators (runs of meters whose delays climb by at most one second): each
+        // speaks one spelling, and the three spellings are all in use.
+        var spellings: Set<UInt8> = []
+        var start = 0
+        for k in 1...c.order.count {
+            let boundary = k == c.order.count || {
+                let a = c.delay[Int(c.order[k - 1])], b = c.delay[Int(c.order[k])]
+                return b < a || b > a + 1 || c.style[Int(c.order[k])] != c.style[Int(c.order[k - 1])]
+            }()
+            if boundary {
+                spellings.insert(c.style[Int(c.order[start])])
+                start = k
+            }
+        }
+        #expect(spellings == [0, 1, 2])
+        let plain = Collectors(meters: 1000, seed: 42, intervalSeconds: 900, mixedStyles: false)
+        #expect(plain.style.allSatisfy { $0 == 0 })
+    }
+
+    @Test func idsComeInSeveralRealShapes() throws {
+        let run = try Self.realistic { $0.days = 1; $0.interval = Time.microsPerDay / 4 }
+        let ids = (0..<run.registry.count).map { run.registry.meterID($0) }
+        #expect(Set(ids).count == 3000)
+        let serial = ids.filter { $0.hasPrefix("M") && $0.count == 8 }.count
+        let stateGrid = ids.filter { $0.hasPrefix("SG.") && $0.split(separator: ".").count == 3 }.count
+        let port = ids.filter { $0.contains(":") && $0.contains("-com_") }.count
+        #expect(serial + stateGrid + port == 3000)
+        #expect(serial > 1200 && stateGrid > 700 && port > 400, "\(serial) \(stateGrid) \(port)")
+        // The State Grid prefix is the meter's province (GB/T 2260: Guangdong 44).
+        for i in 0..<run.registry.count where ids[i].hasPrefix("SG.44.") {
+            #expect(Region.codes[run.registry.region(of: i)] == "CN-GD")
+        }
+        // The same fleet as the ideal profile's: only the spelling of the ids differs.
+        let ideal = try SimRun { $0.meters = 3000; $0.interval = Time.microsPerDay / 4 }
+        #expect((0..<3000).allSatisfy { ideal.registry.region(of: $0) == run.registry.region(of: $0) })
+    }
+
+    @Test func everyLineButTheInjectedBadOnesParses() throws {
+        let run = try Self.realistic()
+        let (records, rejected) = run.parse()
+        #expect(rejected.count == run.summary.badLines)
+        #expect(records.count + rejected.count == run.lines.count)
+        #expect(run.summary.intervalMeters > 200 && run.summary.duplicates > 0)
+        let all = run.lines.map(text)
+        #expect(all.contains { $0.hasPrefix("r,") && $0.contains("Z,") })
+        #expect(all.contains { $0.hasPrefix("r,") && !$0.contains("T") })
+        let a = try Self.realistic(), b = try Self.realistic()
+        #expect(a.records == b.records && a.registryBytes == b.registryBytes)
+    }
+}
