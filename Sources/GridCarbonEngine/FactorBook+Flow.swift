@@ -41,7 +41,8 @@ extension FactorBook {
         for ms in mixes { for m in ms { add(m.start, m.end) } }
     }
 
-    func solveFlow(at t: Micros) -> [Int: Double] {
+    /// ``flowTracedFactors(at:)`` computed afresh, without the cache (for measuring its cost).
+    public func solveFlow(at t: Micros) -> [Int: Double] {
         let hour = Double(Time.microsPerHour)
         var flows: [(from: Int, to: Int, power: Double)] = []
         for x in exchanges where x.start <= t && t < x.end && x.mwh > 0 {
@@ -86,5 +87,38 @@ extension FactorBook {
         var out: [Int: Double] = [:]
         for (k, r) in members.enumerated() { out[r] = c[k] }
         return out
+    }
+}
+
+/// Which rule of reference §3.3 gave a region's factor at an instant (``FactorBook/instantFactor(region:at:)``).
+public enum FactorRule: String, Sendable, CaseIterable {
+    /// Rule 1: a real-time factor (`f`).
+    case realtime
+    /// Rule 2 with exchange records: the flow-traced consumption factor (§9.3).
+    case flowTraced = "flow_traced"
+    /// Rule 2: the region's own generation mix (`m`).
+    case mix
+    /// Rule 3: the published annual factor of the region.
+    case annual
+    /// Rule 4: the national annual factor.
+    case national
+}
+
+extension FactorBook {
+    /// The factor of `region` in force at instant `t` and the rule that gave it (reference §3.3).
+    public func instantFactor(region: Int, at t: Micros) -> (kgPerKWh: Double, rule: FactorRule) {
+        for f in factors[region] where f.start <= t && t < f.end { return (f.value, .realtime) }
+        var num = 0.0, den = 0.0
+        for m in mixes[region] where m.start <= t && t < m.end {
+            let power = m.mwh / (Double(m.end - m.start) / Double(Time.microsPerHour))
+            num += power * sources.values[m.source.rawValue]
+            den += power
+        }
+        if den > 0 {
+            if let c = flowTracedFactor(region: region, at: t) { return (c, .flowTraced) }
+            return (num / den, .mix)
+        }
+        let a = annual.factor(region: region, year: Time.civilFromDays(zone.localDay(t)).year)
+        return (a.value, a.region == region ? .annual : .national)
     }
 }

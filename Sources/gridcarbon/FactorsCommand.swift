@@ -18,6 +18,7 @@ struct FactorsCommand: AsyncParsableCommand {
           gridcarbon factors --sources
           gridcarbon factors --csv > cn_grid_factors.csv
           gridcarbon factors --tce
+          gridcarbon factors --at 2026-11-18T10:00:00+08:00 --records grid.csv
         """
     )
 
@@ -36,11 +37,24 @@ struct FactorsCommand: AsyncParsableCommand {
     @Option(name: .customLong("tce-coefficients"), help: ArgumentHelp("Per-year coal consumption per kWh supplied (tce_coefficients.csv layout) replacing the embedded table.", valueName: "file"))
     var tceCoefficients: String?
 
+    @Option(help: ArgumentHelp("Print every province's factor at this instant (RFC 3339 or Unix seconds) and the rule that gave it, from the f, m and x records of --records (reference §3.3, §9.3).", valueName: "time"))
+    var at: String?
+
+    @Option(name: .customLong("records"), help: ArgumentHelp("Record lines (f, m, x; others are ignored) for --at. Repeatable.", valueName: "file"))
+    var records: [String] = []
+
+    @Option(name: .customLong("time-solve"), help: ArgumentHelp("With --at: time N uncached flow-traced solves and print the cost per solve on stderr.", visibility: .hidden))
+    var timeSolve = 0
+
     func run() async throws {
         var engine = self.engine
         try engine.load()
         if tce {
             try printTCE(engine)
+            return
+        }
+        if let at {
+            try printAt(at, engine: engine)
             return
         }
         let (annual, src) = try engine.tables()
