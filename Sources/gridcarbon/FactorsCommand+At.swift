@@ -35,8 +35,8 @@ extension FactorsCommand {
                 if used < b.count { engine.ingestLine(UnsafeRawBufferPointer(rebasing: b[used...]), origin: LineOrigin(source: source, line: line)) }
             }
         }
-        for (reason, line) in sink.rejected.prefix(5) { printError("factors: rejected (\(reason.code)): \(line)") }
-        if sink.rejected.count > 5 { printError("factors: \(sink.rejected.count - 5) more lines rejected") }
+        for (reason, line) in sink.rejected.prefix(5) { printError("factors: rejected (\(reason.code)): \(line)\n") }
+        if sink.rejected.count > 5 { printError("factors: \(sink.rejected.count - 5) more lines rejected\n") }
         if timeSolve > 0 {
             // Cost of the flow-traced solve (reference §9.3): the whole system, uncached, N times.
             let n = engine.factors.flowTracedFactors(at: t).count
@@ -46,7 +46,7 @@ extension FactorsCommand {
                 for _ in 0..<timeSolve { sink += engine.factors.solveFlow(at: t).values.reduce(0, +) }
             }
             let us = Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
-            printError("factors: flow-traced solve over \(n) provinces: \(NumberFormat.string(us / Double(timeSolve))) µs per solve (\(timeSolve) solves, checksum \(NumberFormat.string(sink)))")
+            printError("factors: flow-traced solve over \(n) provinces: \(NumberFormat.string(us / Double(timeSolve))) µs per solve (\(timeSolve) solves, checksum \(NumberFormat.string(sink)))\n")
         }
         let f = TimeFormatter(zone: settings.zone)
         if csv { print("region,kg_per_kwh,rule") } else { print("Factors at \(f.string(t)), kg CO2/kWh, by the rule of reference §3.3 that gave each:") }
