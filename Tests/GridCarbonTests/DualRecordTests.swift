@@ -100,6 +100,8 @@ import Testing
         ("{\"kind\":\"o\",\"level\":\"planet\",\"key\":\"P1\",\"start\":1794967200,\"end\":1794970800,\"value\":1,\"unit\":\"t\"}", .badLevel),
         ("{\"kind\":\"c\",\"enterprise\":\"E1\",\"start\":1794967200,\"end\":1794970800,\"mwh\":1,\"instrument\":\"rec\"}", .badInstrument),
         ("z,CN-SC,CN-CQ,\(s),\(e),1", .badKind),
+        ("{\"kind\":\"x\",\"from\":[\"CN-SC\"],\"to\":\"CN-CQ\",\"start\":1794967200,\"end\":1794970800,\"mwh\":1}", .badJSON),
+        ("{\"kind\":\"o\",\"level\":\"park\",\"key\":\"P1\",\"start\":1794967200,\"end\":1794970800,\"value\":{\"v\":1},\"unit\":\"t\"}", .badJSON),
     ])
     func rejectsWithReason(_ line: String, _ expected: RejectReason) {
         #expect(reason(line) == expected, "\(line)")
@@ -171,5 +173,15 @@ import Testing
         try r.engine.restore(from: v3)
         #expect(r.engine.checkpoint() == v4)
         #expect(r.engine.counts.accepted == 2)
+    }
+}
+
+extension DualRecordTests {
+    /// The §9.1 field names are unknown keys in the other records: whatever they hold is ignored,
+    /// as before they were fields.
+    @Test func dualFieldNamesStayUnknownKeysElsewhere() {
+        let r = parse(#"{"kind":"r","meter":"A","ts":1794967200,"kwh":1,"value":{"raw":7},"unit":[1],"key":"x","from":{}}"#)
+        guard case .record = r.0 else { Issue.record("rejected: \(r.0)"); return }
+        #expect(r.1.kind == .register && r.1.value == 1)
     }
 }
