@@ -90,23 +90,9 @@ extension FactorBook {
     }
 }
 
-/// Which rule of reference §3.3 gave a region's factor at an instant (``FactorBook/instantFactor(region:at:)``).
-public enum FactorRule: String, Sendable, CaseIterable {
-    /// Rule 1: a real-time factor (`f`).
-    case realtime
-    /// Rule 2 with exchange records: the flow-traced consumption factor (§9.3).
-    case flowTraced = "flow_traced"
-    /// Rule 2: the region's own generation mix (`m`).
-    case mix
-    /// Rule 3: the published annual factor of the region.
-    case annual
-    /// Rule 4: the national annual factor.
-    case national
-}
-
 extension FactorBook {
     /// The factor of `region` in force at instant `t` and the rule that gave it (reference §3.3).
-    public func instantFactor(region: Int, at t: Micros) -> (kgPerKWh: Double, rule: FactorRule) {
+    public func instantFactor(region: Int, at t: Micros) -> (kgPerKWh: Double, rule: FactorBasis) {
         for f in factors[region] where f.start <= t && t < f.end { return (f.value, .realtime) }
         var num = 0.0, den = 0.0
         for m in mixes[region] where m.start <= t && t < m.end {

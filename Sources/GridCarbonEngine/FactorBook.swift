@@ -85,12 +85,14 @@ public struct FactorBook: Sendable {
     /// hours can still be told, reference §6 `GET /v1/factors?at=`) and real-time factors a week
     /// older than that (kept that long so that overlaps with recent ones are still refused).
     public mutating func prune(closedBefore: Micros) {
-        if !exchanges.isEmpty, exchanges.contains(where: { $0.end <= closedBefore }) {
-            exchanges.removeAll { $0.end <= closedBefore }
+        // Mix and exchange records are kept a day after their slots close, so that the factor and
+        // its basis of a closed hour can still be shown (`GET /v1/factors?at=`, the dashboard).
+        let mixHorizon = closedBefore &- Time.microsPerDay
+        if !exchanges.isEmpty, exchanges.contains(where: { $0.end <= mixHorizon }) {
+            exchanges.removeAll { $0.end <= mixHorizon }
             flowCache.clear()
         }
         for r in 0..<Region.count {
-            let mixHorizon = closedBefore &- Time.microsPerDay
             if !mixes[r].isEmpty { mixes[r].removeAll { $0.end <= mixHorizon } }
             let horizon = closedBefore &- 7 * Time.microsPerDay
             if let first = factors[r].first, first.end <= horizon {

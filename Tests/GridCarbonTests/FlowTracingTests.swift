@@ -40,6 +40,10 @@ import GridCarbonTestKit
         // As rule 2 of the slot factor: a 15-minute slot inside the hour has Hubei's traced factor.
         let slot = h.engine.factors.slotFactor(region: Self.hb, start: t, end: t + 15 * Time.microsPerMinute)
         #expect(approx(slot.kgPerKWh, cHB) && slot.realtimeShare == 1)
+        // What `GET /v1/factors?at=` and the dashboard show: the same factor, basis flow_traced.
+        let shown = h.engine.factors.inForce(region: Self.hb, start: t, end: t + Time.microsPerHour)
+        #expect(approx(shown.kgPerKWh, cHB) && shown.basis == .flowTraced && shown.basis.name == "flow_traced")
+        #expect(h.engine.factors.inForce(region: Self.gd, start: t, end: t + Time.microsPerHour).basis == .annual)
         // Without the exchanges the same slot has Hubei's own mix (gas only).
         let plain = Harness().feed(Array(Self.lines.prefix(4)), finish: false)
         #expect(plain.engine.factors.slotFactor(region: Self.hb, start: t, end: t + 15 * Time.microsPerMinute).kgPerKWh == 0.37)
