@@ -63,6 +63,22 @@ ALERTS = {"alerts": {"budgets": "budgets.csv", "rules": [
     {"name": "quality", "kind": "data_quality", "window": "1h", "threshold": 1, "silent_after": "45m", "max_anomaly_rate": 0.002},
 ]}}
 
+def with_dual_records(lines):
+    """The simulated lines plus reference §9.1 records: after each generation (`m`) coal record, an
+    exchange (`x`) to the next province with generation in the same interval (so the factors are
+    flow-traced, §9.3), an output (`o`) and a contract (`c`) record."""
+    regions = sorted({l.split(b",")[1] for l in lines if l.startswith(b"m,")})
+    out = []
+    for k, l in enumerate(lines):
+        out.append(l)
+        f = l.rstrip(b"\n").split(b",")
+        if len(f) == 6 and f[0] == b"m" and f[4] == b"coal" and len(regions) > 1:
+            to = regions[(regions.index(f[1]) + 1) % len(regions)]
+            out.append(b"x,%s,%s,%s,%s,%d\n" % (f[1], to, f[2], f[3], 50 + k % 400))
+            out.append(b"o,province,%s,%s,%s,%d,cny_10k\n" % (f[1], f[2], f[3], 1000 + k % 97))
+            out.append(b"c,ENT-%d,%s,%s,%d,gpt\n" % (k % 5, f[2], f[3], k % 13))
+    return out
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=3)
@@ -80,7 +96,8 @@ def main():
                         "--disorder", "300", "--jitter", "60", "--duplicates", "0.002", "--resets", "0.0005",
                         "--gaps", "0.0005", "--bad-lines", "0.001", "--interval-share", "0.1", "--out", f"{work}/sim"],
                        check=True, stderr=subprocess.DEVNULL)
-        lines = open(f"{work}/sim/records.csv", "rb").read().splitlines(keepends=True)
+        lines = with_dual_records(open(f"{work}/sim/records.csv", "rb").read().splitlines(keepends=True))
+        open(f"{work}/sim/records.csv", "wb").write(b"".join(lines))   # replay reads the same lines
         size = max(100, len(lines) // 200)
         chunks = [b"".join(lines[i:i + size]) for i in range(0, len(lines), size)]
         data = f"{work}/serve"

@@ -19,6 +19,11 @@ out=Sources/GridCarbonModel/EmbeddedData.swift
   echo "    public static let sourceFactorsCSV = #\"\"\""
   cat "$data/source_factors.csv"
   echo "\"\"\"#"
+  echo
+  echo "    /// \`tce_coefficients.csv\`: coal consumption per kWh of power supplied, per year (reference §9.2)."
+  echo "    public static let tceCoefficientsCSV = #\"\"\""
+  cat "$data/tce_coefficients.csv"
+  echo "\"\"\"#"
   echo "}"
 } > "$out"
 echo "wrote $out"

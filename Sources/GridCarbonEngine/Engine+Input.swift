@@ -58,6 +58,9 @@ extension Engine {
             counts.accepted += 1
             acceptedByKind.mix += 1
             return
+        case .exchange, .output, .contract:
+            applyDual(r)
+            return
         case .register, .interval:
             if refusesMeterRecords {
                 reject(.misrouted, line: line, origin: origin)

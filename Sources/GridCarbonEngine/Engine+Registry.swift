@@ -44,6 +44,7 @@ extension Engine {
         let energyTo = (0..<mc).map { rep.retiredAs[$0] >= 0 ? Int(rep.retiredAs[$0]) : Int(rep.successor[$0]) }
 
         e.factors = factors
+        e.dual = dual
         e.counts = counts
         e.acceptedByKind = acceptedByKind
         e.watermark = watermark

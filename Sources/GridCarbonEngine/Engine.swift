@@ -15,6 +15,8 @@ public final class Engine {
     public let settings: EngineSettings
     public private(set) var registry: Registry
     public internal(set) var factors: FactorBook
+    /// The `o` and `c` records held (reference §9.1).
+    public internal(set) var dual = DualBook()
     public let sink: EngineSink
     let parser: LineParser
     /// The scalars that change with every record (Engine+HotState.swift).

@@ -94,6 +94,10 @@ public struct KindCounts: Sendable, Equatable {
     public var interval = 0
     public var factor = 0
     public var mix = 0
+    /// `x`, `o`, `c` (reference §9.1).
+    public var exchange = 0
+    public var output = 0
+    public var contract = 0
     public init() {}
 }
 

@@ -13,11 +13,17 @@ public struct SlotFactor: Sendable, Equatable {
 public struct FactorBook: Sendable {
     struct FactorEntry: Sendable { var start: Micros; var end: Micros; var value: Double }
     struct MixEntry: Sendable { var start: Micros; var end: Micros; var source: Source; var mwh: Double }
+    struct ExchangeEntry: Sendable { var from: Int; var to: Int; var start: Micros; var end: Micros; var mwh: Double }
 
     /// Per region, `f` records sorted by start (they never partly overlap).
     var factors: [[FactorEntry]]
     /// Per region, `m` records in arrival order.
     var mixes: [[MixEntry]]
+    /// `x` records in arrival order (reference §9.1, §9.3).
+    var exchanges: [ExchangeEntry] = []
+    /// Flow-traced solutions by instant (FactorBook+Flow.swift); emptied whenever a mix or exchange
+    /// record arrives or is pruned.
+    let flowCache = FlowCache()
     public var annual: AnnualFactorTable
     public var sources: SourceFactorTable
     public let zone: Zone
@@ -60,6 +66,18 @@ public struct FactorBook: Sendable {
         } else {
             mixes[region].append(MixEntry(start: start, end: end, source: source, mwh: mwh))
         }
+        flowCache.clear()
+    }
+
+    /// Records a physical exchange (reference §9.1); a later record with the same
+    /// `from,to,start,end` replaces the earlier, other overlaps add up (as `m` records do).
+    public mutating func addExchange(from: Int, to: Int, start: Micros, end: Micros, mwh: Double) {
+        if let i = exchanges.firstIndex(where: { $0.from == from && $0.to == to && $0.start == start && $0.end == end }) {
+            exchanges[i].mwh = mwh
+        } else {
+            exchanges.append(ExchangeEntry(from: from, to: to, start: start, end: end, mwh: mwh))
+        }
+        flowCache.clear()
     }
 
     /// Forgets what can no longer matter: mix records that ended a day before `closedBefore`
@@ -67,8 +85,14 @@ public struct FactorBook: Sendable {
     /// hours can still be told, reference §6 `GET /v1/factors?at=`) and real-time factors a week
     /// older than that (kept that long so that overlaps with recent ones are still refused).
     public mutating func prune(closedBefore: Micros) {
+        // Mix and exchange records are kept a day after their slots close, so that the factor and
+        // its basis of a closed hour can still be shown (`GET /v1/factors?at=`, the dashboard).
+        let mixHorizon = closedBefore &- Time.microsPerDay
+        if !exchanges.isEmpty, exchanges.contains(where: { $0.end <= mixHorizon }) {
+            exchanges.removeAll { $0.end <= mixHorizon }
+            flowCache.clear()
+        }
         for r in 0..<Region.count {
-            let mixHorizon = closedBefore &- Time.microsPerDay
             if !mixes[r].isEmpty { mixes[r].removeAll { $0.end <= mixHorizon } }
             let horizon = closedBefore &- 7 * Time.microsPerDay
             if let first = factors[r].first, first.end <= horizon {
@@ -84,6 +108,9 @@ public struct FactorBook: Sendable {
         let base = annual.factor(region: region, year: localYear).value
         let fs = factors[region], ms = mixes[region]
         if fs.isEmpty && ms.isEmpty { return SlotFactor(kgPerKWh: base, realtimeShare: 0) }
+        // With exchange records in the slot, a mix-derived factor is flow-traced (reference §9.3)
+        // and depends on every province's mix: cut at all of their boundaries.
+        let traced = !ms.isEmpty && exchanges.contains { $0.start < end && $0.end > start }
         // Breakpoints inside the slot: the factor is constant between consecutive ones.
         var cuts: [Micros] = [start, end]
         for f in fs where f.start < end && f.end > start {
@@ -94,13 +121,14 @@ public struct FactorBook: Sendable {
             if m.start > start { cuts.append(m.start) }
             if m.end < end { cuts.append(m.end) }
         }
+        if traced { flowCuts(start: start, end: end, into: &cuts) }
         cuts.sort()
         let length = Double(end - start)
         var weighted = 0.0
         var realtime: Micros = 0
         var prev = cuts[0]
         for c in cuts.dropFirst() where c > prev {
-            let (v, rt) = factorAt(region: region, instant: prev, fs: fs, ms: ms, base: base)
+            let (v, rt) = factorAt(region: region, instant: prev, fs: fs, ms: ms, base: base, traced: traced)
             weighted += v * Double(c - prev)
             if rt { realtime += c - prev }
             prev = c
@@ -109,8 +137,9 @@ public struct FactorBook: Sendable {
     }
 
     /// The factor in force at one instant and whether it is real-time (rules 1–2).
-    private func factorAt(region: Int, instant t: Micros, fs: [FactorEntry], ms: [MixEntry], base: Double) -> (Double, Bool) {
+    private func factorAt(region: Int, instant t: Micros, fs: [FactorEntry], ms: [MixEntry], base: Double, traced: Bool) -> (Double, Bool) {
         for f in fs where f.start <= t && t < f.end { return (f.value, true) }
+        if traced, let c = flowTracedFactor(region: region, at: t) { return (c, true) }
         // Mix: weight each source by its average power over its own record (MWh / h), so records of
         // different lengths mix correctly; with equal lengths this is the spec's sum(mwh*ef)/sum(mwh).
         var num = 0.0, den = 0.0

@@ -127,4 +127,12 @@ solar,0.045,lifecycle,IPCC 2014 AR5 WGIII Annex III median
 biomass,0.230,lifecycle,IPCC 2014 AR5 WGIII Annex III median
 other,0.700,lifecycle,electricitymaps-contrib config/defaults.yaml (unknown)
 """#
+
+    /// `tce_coefficients.csv`: coal consumption per kWh of power supplied, per year (reference §9.2).
+    public static let tceCoefficientsCSV = #"""
+year,gce_per_kwh,source
+2020,305.5,CEC national average coal consumption per kWh of power supplied (全国6000千瓦及以上火电厂供电标准煤耗) 2020 | checked: NDRC/NEA 2021 notice on coal power unit upgrades ("305.5 g/kWh in 2020"; as reported at https://tothetick.com/ndrc-china-to-improve-coal-fired-power-plants/)
+2021,302.5,CEC national average coal consumption per kWh of power supplied (全国6000千瓦及以上火电厂供电标准煤耗) 2021 | UNVERIFIED: figure as commonly quoted from CEC 中国电力行业年度发展报告 2022; not confirmed against the report in this repository's sources
+2022,300.7,CEC national average coal consumption per kWh of power supplied (全国6000千瓦及以上火电厂供电标准煤耗) 2022 | UNVERIFIED: figure as commonly quoted from CEC 中国电力行业年度发展报告 2023; not confirmed against the report in this repository's sources
+"""#
 }

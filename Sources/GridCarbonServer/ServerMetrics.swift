@@ -49,7 +49,7 @@ public final class ServerMetrics: @unchecked Sendable {
         }
         records = r
         var k: [String: CoreMetrics.Counter] = [:]
-        for kind in ["r", "i", "f", "m"] {
+        for kind in ["r", "i", "f", "m", "x", "o", "c"] {
             k[kind] = CoreMetrics.Counter(label: "gridcarbon_records_accepted_by_kind_total", dimensions: [("kind", kind)], factory: factory)
         }
         acceptedByKind = k
@@ -86,6 +86,9 @@ public final class ServerMetrics: @unchecked Sendable {
         if kinds.interval > 0 { acceptedByKind["i"]?.increment(by: kinds.interval) }
         if kinds.factor > 0 { acceptedByKind["f"]?.increment(by: kinds.factor) }
         if kinds.mix > 0 { acceptedByKind["m"]?.increment(by: kinds.mix) }
+        if kinds.exchange > 0 { acceptedByKind["x"]?.increment(by: kinds.exchange) }
+        if kinds.output > 0 { acceptedByKind["o"]?.increment(by: kinds.output) }
+        if kinds.contract > 0 { acceptedByKind["c"]?.increment(by: kinds.contract) }
         if c.accepted > 0 { records["accepted"]?.increment(by: c.accepted) }
         if c.duplicate > 0 { records["duplicate"]?.increment(by: c.duplicate) }
         if c.rejected > 0 { records["rejected"]?.increment(by: c.rejected) }

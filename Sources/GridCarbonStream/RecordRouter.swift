@@ -8,8 +8,8 @@ import GridCarbonModel
 /// Lines are checked by the engine's own parser, without a registry: `publish` rejects exactly
 /// the lines `replay` would reject whatever the registry holds, with the same reason (a bad kind,
 /// a wrong field count, bad JSON, a malformed meter id; for `f` and `m` every check, as they need
-/// no registry). What only the registry can decide (`unknown_meter`, and the checks of a meter
-/// record that come after it) the workers decide. `x`, `o` and `c` are routed by their kind alone.
+/// no registry; `x`, `o`, `c` likewise). What only the registry can decide (`unknown_meter`, and the
+/// checks of a meter record that come after it) the workers decide.
 public struct RecordRouter {
     /// Where a line goes.
     public enum Route: Equatable, Sendable {
@@ -25,7 +25,6 @@ public struct RecordRouter {
     let parser: LineParser
     var record = ParsedRecord()
     static let meterKey = Array("meter".utf8)
-    static let kindKey = Array("kind".utf8)
 
     public init(partitions: Int) {
         self.partitions = partitions
@@ -41,26 +40,19 @@ public struct RecordRouter {
         if s == n || line[s] == 0x23 { return .skip }
         let l = UnsafeRawBufferPointer(rebasing: line[s..<n])
         let json = l[0] == 0x7B
-        if !json && l.count >= 2 && l[1] == 0x2C && Self.isFutureGridKind(l[0]) { return .grid }
         switch parser.parse(l, into: &record) {
         case .skip:
             return .skip
         case .record:
-            return .grid   // f and m: a meter record needs a registry to parse whole
+            return .grid   // f, m, x, o, c: a meter record needs a registry to parse whole
         case .rejected(.unknownMeter):
             // A well-formed meter id: the registry is the workers' business.
             guard let id = json ? JSONScan.member(Self.meterKey, in: l) : Self.csvSecondField(l) else { return .rejected(.badMeterID) }
             return .meter(Partitioning.partition(meterID: id, count: partitions))
-        case .rejected(.badKind) where json:
-            if let k = JSONScan.member(Self.kindKey, in: l), k.count == 1, Self.isFutureGridKind(k[0]) { return .grid }
-            return .rejected(.badKind)
         case .rejected(let reason):
             return .rejected(reason)
         }
     }
-
-    /// `x`, `o`, `c` (reference §9.1), which the engine does not parse yet.
-    static func isFutureGridKind(_ b: UInt8) -> Bool { b == 0x78 || b == 0x6F || b == 0x63 }
 
     /// The meter id of a CSV `r`/`i` line: between the first and the second comma.
     static func csvSecondField(_ l: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {

@@ -17,6 +17,8 @@ struct FactorsCommand: AsyncParsableCommand {
           gridcarbon factors
           gridcarbon factors --sources
           gridcarbon factors --csv > cn_grid_factors.csv
+          gridcarbon factors --tce
+          gridcarbon factors --at 2026-11-18T10:00:00+08:00 --records grid.csv
         """
     )
 
@@ -29,9 +31,32 @@ struct FactorsCommand: AsyncParsableCommand {
     @Flag(help: "Print the annual table as CSV, exactly as embedded or loaded.")
     var csv = false
 
+    @Flag(help: "Print the tce coefficients instead (reference §9.2): the equivalent value and the per-year equal-value table.")
+    var tce = false
+
+    @Option(name: .customLong("tce-coefficients"), help: ArgumentHelp("Per-year coal consumption per kWh supplied (tce_coefficients.csv layout) replacing the embedded table.", valueName: "file"))
+    var tceCoefficients: String?
+
+    @Option(help: ArgumentHelp("Print every province's factor at this instant (RFC 3339 or Unix seconds) and the rule that gave it, from the f, m and x records of --records (reference §3.3, §9.3).", valueName: "time"))
+    var at: String?
+
+    @Option(name: .customLong("records"), help: ArgumentHelp("Record lines (f, m, x; others are ignored) for --at. Repeatable.", valueName: "file"))
+    var records: [String] = []
+
+    @Option(name: .customLong("time-solve"), help: ArgumentHelp("With --at: time N uncached flow-traced solves and print the cost per solve on stderr.", visibility: .hidden))
+    var timeSolve = 0
+
     func run() async throws {
         var engine = self.engine
         try engine.load()
+        if tce {
+            try printTCE(engine)
+            return
+        }
+        if let at {
+            try printAt(at, engine: engine)
+            return
+        }
         let (annual, src) = try engine.tables()
         if csv {
             print("year,region,name_en,name_zh,factor_kg_per_kwh,kind,source")
@@ -73,6 +98,27 @@ struct FactorsCommand: AsyncParsableCommand {
         } else {
             print("\n(--sources lists where every value comes from; 2021 provincial values are marked UNVERIFIED in the data.)")
         }
+    }
+
+    /// `--tce`: the coefficients of reference §9.2.
+    func printTCE(_ engine: SettingsOptions) throws {
+        var table = TCECoefficients.embedded
+        if let path = engine.file.value(.tceCoefficients, flag: tceCoefficients) {
+            let text = String(decoding: try Files.read(path), as: UTF8.self)
+            do { table = try TCECoefficients(csv: text, origin: path) } catch { throw ConfigurationError(.badTable, message: "tce coefficients \(error)") }
+        }
+        if csv {
+            print("year,gce_per_kwh,source")
+            for r in table.rows { print("\(r.year),\(NumberFormat.string(r.gcePerKWh)),\(r.source)") }
+            return
+        }
+        print("Energy in tonnes of standard coal equivalent (tce)")
+        print("  equivalent value (default, GB/T 2589-2020): \(NumberFormat.string(TCE.equivalentKgcePerKWh)) kgce/kWh, tce = kWh * 0.1229 / 1000")
+        print("  equal value, coal consumption per kWh of power supplied (\(table.origin == "embedded" ? "embedded" : table.origin)), gce/kWh:")
+        for r in table.rows {
+            print("    " + pad(String(r.year), 6) + pad(NumberFormat.string(r.gcePerKWh), 8) + (sources ? r.source : ""))
+        }
+        if let last = table.rows.last { print("  (a later year uses \(last.year)'s; an earlier one the earliest)") }
     }
 
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }

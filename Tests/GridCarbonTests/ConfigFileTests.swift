@@ -10,7 +10,7 @@ import Testing
 
     @Test func unknownKeysAreRefusedFromTheOneList() throws {
         let known = ConfigKey.names(in: [])
-        #expect(known.contains("zone") && known.contains("alerts") && known.contains("wal_segment_bytes") && known.count == 28)
+        #expect(known.contains("zone") && known.contains("alerts") && known.contains("wal_segment_bytes") && known.contains("tce_coefficients") && known.count == 29)
         #expect(ConfigKey.names(in: ["alerts"]) == ["rules", "budgets", "webhooks", "webhook_token", "alertmanager", "keep_alive",
                                                      "max_sse_subscribers", "log_segment_bytes", "log_max_age", "log_max_bytes"])
         #expect(ConfigKey.names(in: ["alerts", "alertmanager"]) == ["url", "resend"])

@@ -15,6 +15,9 @@ import Testing
         #"{"kind":"r","meter":"A","ts":"2026-11-18T10:30:00.25+08:00","kwh":1025}"#,
         #"{"kind":"i","meter":"B","start":1794967200,"end":1794968100,"kwh":"2.5"}"#,
         #"{"kind":"m","region":"CN-GD","start":"2026-11-18T10:00:00+08:00","end":"2026-11-18T11:00:00+08:00","source":"coal","mwh":1e3}"#,
+        "x,CN-SC,CN-CQ,2026-11-18T10:00:00+08:00,2026-11-18T11:00:00+08:00,1200.5",
+        "o,enterprise,E1,2026-11-01T00:00:00+08:00,2026-12-01T00:00:00+08:00,1520,t",
+        #"{"kind":"c","enterprise":"E1","start":1794967200,"end":1794968100,"mwh":"2.5","instrument":"gec"}"#,
     ]
 
     func mutate(_ line: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
@@ -56,6 +59,9 @@ import Testing
                 case .interval: #expect(rec.meter >= 0 && rec.t1 > rec.t0)
                 case .factor: #expect(rec.region > 0 && rec.t1 > rec.t0 && rec.value <= 10)
                 case .mix: #expect(rec.region > 0 && rec.t1 > rec.t0)
+                case .exchange: #expect(rec.region > 0 && rec.region2 > 0 && rec.region != rec.region2 && rec.t1 > rec.t0)
+                case .output: #expect(Level(rawValue: Int(rec.aux)) != nil && rec.aux != UInt8(Level.meter.rawValue) && rec.t1 > rec.t0 && !parser.names.key.isEmpty && parser.names.key.utf8.allSatisfy(Identifier.isValidByte))
+                case .contract: #expect(Instrument(rawValue: Int(rec.aux)) != nil && rec.t1 > rec.t0 && !parser.names.key.isEmpty)
                 }
             case .rejected: rejected += 1
             case .skip: break

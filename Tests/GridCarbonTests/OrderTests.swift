@@ -38,6 +38,17 @@ import Testing
                 out.append((nominal, "f,CN-GD,\(f.string(nominal)),\(f.string(nominal + Time.microsPerHour / 3)),\(0.3 + Double(step % 50) / 100)"))
                 out.append((nominal, "m,CN-YN,\(f.string(nominal)),\(f.string(nominal + Time.microsPerHour)),hydro,\(800 + step)"))
                 out.append((nominal, "m,CN-YN,\(f.string(nominal)),\(f.string(nominal + Time.microsPerHour)),coal,\(100 + step % 7)"))
+                // Reference §9.1: exchanges make the mix factors flow-traced (§9.3); outputs and contracts are held.
+                let hourEnd = f.string(nominal + Time.microsPerHour)
+                out.append((nominal, "m,CN-SC,\(f.string(nominal)),\(hourEnd),hydro,\(1500 + step)"))
+                out.append((nominal, "m,CN-SC,\(f.string(nominal)),\(hourEnd),coal,\(300 - step % 11)"))
+                out.append((nominal, "m,CN-GD,\(f.string(nominal)),\(hourEnd),coal,\(900 + step % 5)"))
+                out.append((nominal, "x,CN-SC,CN-YN,\(f.string(nominal)),\(hourEnd),\(200 + step % 13)"))
+                out.append((nominal, "x,CN-YN,CN-GD,\(f.string(nominal)),\(hourEnd),\(350 + step % 3)"))
+                out.append((nominal, "x,CN-SC,CN-GD,\(f.string(nominal + Time.microsPerHour / 2)),\(hourEnd),\(80 + step % 7)"))
+                out.append((nominal, "x,CN-GZ,CN-GD,\(f.string(nominal)),\(hourEnd),120"))
+                out.append((nominal, "o,enterprise,E\(step % 17),\(f.string(nominal)),\(hourEnd),\(step + 1),t"))
+                out.append((nominal, "c,E\(step % 17),\(f.string(nominal)),\(hourEnd),\(step % 9),gpt"))
             }
         }
         return (reg, out)

@@ -101,7 +101,7 @@ import Testing
 
     /// A corpus of malformed lines, each with the reason it must be rejected for.
     @Test(arguments: [
-        ("x,A,1763604900,1", RejectReason.badKind),
+        ("z,A,1763604900,1", RejectReason.badKind),
         ("r", .badKind),
         ("rr,A,1763604900,1", .badKind),
         ("r,A,1763604900", .badFieldCount),

@@ -40,7 +40,7 @@ import Testing
         return (registry, lines)
     }
 
-    static func isGrid(_ line: String) -> Bool { line.hasPrefix("f,") || line.hasPrefix("m,") }
+    static func isGrid(_ line: String) -> Bool { ["f,", "m,", "x,", "o,", "c,"].contains { line.hasPrefix($0) } }
     static func meter(_ line: String) -> Substring { line.split(separator: ",")[1] }
 
     static func engine(_ registry: Registry, role: EngineRole, sink: CollectingSink) -> Engine {

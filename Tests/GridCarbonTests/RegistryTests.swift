@@ -54,7 +54,8 @@ import GridCarbonTestKit
 
 @Suite struct EmbeddedDataTests {
     @Test func embeddedTablesEqualTheRepositoryData() throws {
-        for (name, embedded) in [("cn_grid_factors.csv", EmbeddedData.gridFactorsCSV), ("source_factors.csv", EmbeddedData.sourceFactorsCSV)] {
+        for (name, embedded) in [("cn_grid_factors.csv", EmbeddedData.gridFactorsCSV), ("source_factors.csv", EmbeddedData.sourceFactorsCSV),
+                                 ("tce_coefficients.csv", EmbeddedData.tceCoefficientsCSV)] {
             let shipped = String(decoding: try Files.read(TestRepository.require(TestRepository.data + "/" + name)), as: UTF8.self)
             let normalise = { (s: String) in s.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init) }
             let a = normalise(shipped), b = normalise(embedded)

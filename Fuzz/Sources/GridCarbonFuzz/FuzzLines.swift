@@ -23,6 +23,9 @@ enum FuzzLines {
             case .interval: precondition(rec.meter >= 0 && rec.t1 > rec.t0, "interval without a meter or with end <= start")
             case .factor: precondition(rec.region > 0 && rec.t1 > rec.t0 && rec.value <= 10, "bad factor record")
             case .mix: precondition(rec.region > 0 && rec.t1 > rec.t0, "bad mix record")
+            case .exchange: precondition(rec.region > 0 && rec.region2 > 0 && rec.region != rec.region2 && rec.t1 > rec.t0, "bad exchange record")
+            case .output: precondition(Level(rawValue: Int(rec.aux)) != nil && rec.aux != UInt8(Level.meter.rawValue) && rec.t1 > rec.t0 && !parser.names.key.isEmpty && !parser.names.unit.isEmpty, "bad output record")
+            case .contract: precondition(Instrument(rawValue: Int(rec.aux)) != nil && rec.t1 > rec.t0 && !parser.names.key.isEmpty, "bad contract record")
             }
         default: break
         }

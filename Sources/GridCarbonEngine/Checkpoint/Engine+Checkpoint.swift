@@ -265,6 +265,8 @@ extension Engine {
         o.array(totals.monthTotals)
         o.array(totals.yearTotals)
 
+        writeDual(&o)
+
         let alertBytes = alertState()
         o.section(F.alerts)
         o.i64(Int64(alertBytes.count))
@@ -416,6 +418,7 @@ extension Engine {
         if apply {
             factors.factors = fss
             factors.mixes = mss
+            factors.flowCache.clear()
         }
 
         try r.section(F.totals)
@@ -430,6 +433,13 @@ extension Engine {
             try totals.yearTotals.withUnsafeMutableBytes { try r.raw(periodBytes, into: $0.baseAddress, "year totals") }
         } else {
             r.at += 3 * periodBytes
+        }
+
+        if version >= 4 {
+            try readDual(&r, apply: apply)
+        } else if apply {
+            factors.setExchanges([])
+            dual = DualBook()
         }
 
         if r.at + 8 <= r.end, r.base.loadUnaligned(fromByteOffset: r.at, as: UInt64.self) == F.alerts {

@@ -5,7 +5,8 @@ import GridCarbonModel
 /// Header, 32 bytes, little-endian:
 /// ```
 ///  0  magic "GCENGCKP"
-///  8  u32 format version (3: interval ends in `BASE`; 2: exact window sums; 1 held them as f64)
+///  8  u32 format version (4: the `DUAL` section; 3: interval ends in `BASE`; 2: exact window sums;
+///      1 held them as f64)
 /// 12  u32 flags (0; bit 0 would mark a big-endian writer)
 /// 16  u64 payload length
 /// 24  u32 CRC-32 of bytes 0..<24 followed by the payload
@@ -34,6 +35,9 @@ import GridCarbonModel
 /// - `FACT`: region count; per region its real-time factors (count; start, end, value) and mix
 ///   records in arrival order (count; start, end, source, mwh).
 /// - `TOTL`: day, month, year ids, profile count, then day, month and year (energy, co2) per profile.
+/// - `DUAL` (version 4, reference §9.1): exchange count, per exchange from, to, start, end, mwh;
+///   output count, per output level, key (string), start, end, value, unit (string); contract
+///   count, per contract enterprise (string), start, end, mwh, instrument. Each in arrival order.
 /// - `ALRT` (optional): byte length, then the alert evaluator's state by names (Alerts/State/).
 /// - `SCLO` (scale-out engines only, §8): byte length, then the role, the last stream sequence
 ///   applied, a partition's unsent closed slots and windows, a merger's partition steps, pending
@@ -44,9 +48,10 @@ import GridCarbonModel
 /// caches cold, which changes no output.
 public enum EngineCheckpointFormat {
     public static let magic: [UInt8] = Array("GCENGCKP".utf8)
-    public static let version: UInt32 = 3
-    /// The versions ``Engine/restore(from:)-([UInt8])`` reads: 2 lacks the interval ends.
-    public static let readable: ClosedRange<UInt32> = 2...3
+    public static let version: UInt32 = 4
+    /// The versions ``Engine/restore(from:)-([UInt8])`` reads: 2 lacks the interval ends, 3 the
+    /// `DUAL` section (restored empty).
+    public static let readable: ClosedRange<UInt32> = 2...4
     public static let headerSize = 32
 
     static func tag(_ s: StaticString) -> UInt64 {
@@ -58,6 +63,7 @@ public enum EngineCheckpointFormat {
     static let settings = tag("SETG"), registry = tag("REGY"), scalars = tag("SCAL"), sources = tag("SRCS")
     static let baselines = tag("BASE"), pending = tag("PEND"), slots = tag("SLOT"), windows = tag("WIND")
     static let factors = tag("FACT"), totals = tag("TOTL"), alerts = tag("ALRT"), scaleOut = tag("SCLO"), end = tag("END.")
+    static let dual = tag("DUAL")
 
     static func name(_ tag: UInt64) -> String {
         String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: tag >> (8 * UInt64($0))) }, as: UTF8.self)

@@ -11,9 +11,12 @@ extension LineParser {
     @usableFromInline
     enum JSONField: Int, CaseIterable {
         case kind, meter, region, ts, start, end, kwh, kgPerKWh, source, mwh
+        // reference §9.1
+        case from, to, level, key, value, unit, enterprise, instrument
 
         @usableFromInline
-        static let names: [[UInt8]] = ["kind", "meter", "region", "ts", "start", "end", "kwh", "kg_per_kwh", "source", "mwh"].map { Array($0.utf8) }
+        static let names: [[UInt8]] = ["kind", "meter", "region", "ts", "start", "end", "kwh", "kg_per_kwh", "source", "mwh",
+                                                     "from", "to", "level", "key", "value", "unit", "enterprise", "instrument"].map { Array($0.utf8) }
 
         @inlinable
         static func match(_ key: UnsafeRawBufferPointer) -> JSONField? {
@@ -30,9 +33,9 @@ extension LineParser {
         // lo/hi per field, -1 when absent, -3 for an object or array; a range at or past `n` is in `scratch` (a string whose
         // escapes were decoded there, reference §2.2: `"A\u0041"` is `AA`).
         let n = l.count
-        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 20) { r -> ParseOutcome in
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { r -> ParseOutcome in   // 2 × the 18 fields
           withUnsafeTemporaryAllocation(byteCount: n, alignment: 1) { scratch -> ParseOutcome in
-            for k in 0..<20 { r[k] = -1 }
+            for k in 0..<r.count { r[k] = -1 }
             var used = 0
             var c = JSONCursor(l, at: 1)
             c.ws()
@@ -85,7 +88,10 @@ extension LineParser {
             }
             c.ws()
             guard c.atEnd else { return .rejected(.badJSON) }
-            for k in stride(from: 0, to: 20, by: 2) where r[k] == -3 { return .rejected(.badJSON) }
+            // The fields of §2.2 may never hold an object or array; those of §9.1 only in the records
+            // that use them (elsewhere they are unknown keys, ignored as before).
+            for k in stride(from: 0, to: 2 * JSONField.from.rawValue, by: 2) where r[k] == -3 { return .rejected(.badJSON) }
+            @inline(__always) func nested(_ fs: JSONField...) -> Bool { fs.contains { r[$0.rawValue * 2] == -3 } }
             @inline(__always) func has(_ f: JSONField) -> Bool { r[f.rawValue * 2] != -1 }
             @inline(__always) func value(_ f: JSONField) -> UnsafeRawBufferPointer {
                 let lo = r[f.rawValue * 2], hi = r[f.rawValue * 2 + 1]
@@ -109,6 +115,18 @@ extension LineParser {
             case .mix:
                 guard has(.region), has(.start), has(.end), has(.source), has(.mwh) else { return .rejected(.badFieldCount) }
                 return mix(region: value(.region), start: value(.start), end: value(.end), source: value(.source), mwh: value(.mwh), into: &out)
+            case .exchange:
+                if nested(.from, .to) { return .rejected(.badJSON) }
+                guard has(.from), has(.to), has(.start), has(.end), has(.mwh) else { return .rejected(.badFieldCount) }
+                return exchange(from: value(.from), to: value(.to), start: value(.start), end: value(.end), mwh: value(.mwh), into: &out)
+            case .output:
+                if nested(.level, .key, .value, .unit) { return .rejected(.badJSON) }
+                guard has(.level), has(.key), has(.start), has(.end), has(.value), has(.unit) else { return .rejected(.badFieldCount) }
+                return output(level: value(.level), key: value(.key), start: value(.start), end: value(.end), value: value(.value), unit: value(.unit), into: &out)
+            case .contract:
+                if nested(.enterprise, .instrument) { return .rejected(.badJSON) }
+                guard has(.enterprise), has(.start), has(.end), has(.mwh), has(.instrument) else { return .rejected(.badFieldCount) }
+                return contract(enterprise: value(.enterprise), start: value(.start), end: value(.end), mwh: value(.mwh), instrument: value(.instrument), into: &out)
             }
           }
         }

@@ -10,6 +10,12 @@ public enum RecordKind: UInt8, Sendable {
     case factor = 0x66
     /// `m,region,start,end,source,mwh`: generation by source.
     case mix = 0x6D
+    /// `x,from,to,start,end,mwh`: physical exchange between provinces (reference §9.1).
+    case exchange = 0x78
+    /// `o,level,key,start,end,value,unit`: economic output of a key (reference §9.1).
+    case output = 0x6F
+    /// `c,enterprise,start,end,mwh,instrument`: contracted non-fossil electricity (reference §9.1).
+    case contract = 0x63
 }
 
 /// One parsed record line; a plain value, filled in place, so parsing allocates nothing.
@@ -17,8 +23,10 @@ public struct ParsedRecord: Sendable {
     public var kind: RecordKind = .register
     /// Meter index (`r`, `i`).
     public var meter: Int32 = -1
-    /// Region index (`f`, `m`).
+    /// Region index (`f`, `m`; `from` of `x`).
     public var region: Int32 = -1
+    /// `to` of `x`.
+    public var region2: Int32 = -1
     /// `ts` for `r`, `start` for the others.
     public var t0: Micros = 0
     /// `end` (`i`, `f`, `m`); equal to `t0` for `r`.
@@ -27,6 +35,8 @@ public struct ParsedRecord: Sendable {
     public var value: Double = 0
     /// Generation source (`m`).
     public var source: Source = .other
+    /// Level (`o`, ``Level`` raw value) or instrument (`c`, ``Instrument`` raw value).
+    public var aux: UInt8 = 0
 
     public init() {}
 }
@@ -47,6 +57,9 @@ public struct LineParser: Sendable {
     /// The meters this engine keeps (§8; set with its role): an id not found that belongs to
     /// another partition is `misrouted`, not `unknown_meter`. Read on a miss only.
     @usableFromInline let scope: ScopeBox
+    /// The key and unit of the last `o` or `c` record parsed (kept outside ``ParsedRecord`` so that
+    /// it stays a plain value).
+    public let names: DualNames
 
     /// Quantities (`kwh`, `mwh`) of this size or more are `bad_number` (reference §2.2): far beyond
     /// any meter, and kept well inside the range of the exact sums (``ExactSum``), which would
@@ -57,6 +70,7 @@ public struct LineParser: Sendable {
         meters = registry.index ?? Registry(meterLevel: false).index!
         lastStamp = TimestampCache()
         scope = ScopeBox()
+        names = DualNames()
     }
 
     /// Parses `line` (without its newline) into `out`.
@@ -82,7 +96,8 @@ public struct LineParser: Sendable {
         switch kind {
         case .register: want = 3
         case .interval, .factor: want = 4
-        case .mix: want = 5
+        case .mix, .exchange, .contract: want = 5
+        case .output: want = 6
         }
         // Field boundaries: c[k] is the index of the comma after field k (n for the last field).
         // Commas are found eight bytes at a time (SWAR): lines are short and this runs per line.
@@ -130,6 +145,12 @@ public struct LineParser: Sendable {
         case .mix:
             _ = c4
             return mix(region: field(2, c0), start: field(c0 + 1, c1), end: field(c1 + 1, c2), source: field(c2 + 1, c3), mwh: field(c3 + 1, n), into: &out)
+        case .exchange:
+            return exchange(from: field(2, c0), to: field(c0 + 1, c1), start: field(c1 + 1, c2), end: field(c2 + 1, c3), mwh: field(c3 + 1, n), into: &out)
+        case .output:
+            return output(level: field(2, c0), key: field(c0 + 1, c1), start: field(c1 + 1, c2), end: field(c2 + 1, c3), value: field(c3 + 1, c4), unit: field(c4 + 1, n), into: &out)
+        case .contract:
+            return contract(enterprise: field(2, c0), start: field(c0 + 1, c1), end: field(c1 + 1, c2), mwh: field(c2 + 1, c3), instrument: field(c3 + 1, n), into: &out)
         }
     }
 

@@ -1,6 +1,6 @@
 /// Why a line was rejected (§2.2, §3). The codes are what the rejected side output and the API say.
 public enum RejectReason: UInt8, CaseIterable, Sendable {
-    /// The first field is not `r`, `i`, `f` or `m` (or the NDJSON `kind` is missing or unknown).
+    /// The first field is not `r`, `i`, `f`, `m`, `x`, `o` or `c` (or the NDJSON `kind` is missing or unknown).
     case badKind = 1
     /// Too many or too few comma-separated fields for the kind.
     case badFieldCount
@@ -8,11 +8,12 @@ public enum RejectReason: UInt8, CaseIterable, Sendable {
     case badMeterID
     /// A well-formed meter id that the registry does not list.
     case unknownMeter
-    /// A region that is not a province code (`f` and `m` records name a province, not `CN`).
+    /// A region that is not a province code (`f`, `m` and `x` records name a province, not `CN`),
+    /// or an `x` record whose `from` and `to` are the same.
     case badRegion
     /// Not RFC 3339 with seconds and an offset, nor whole Unix seconds.
     case badTimestamp
-    /// A number that does not parse, or is not finite.
+    /// A number that does not parse, or is not finite (or a negative `o` value).
     case badNumber
     /// Negative energy or generation.
     case negativeEnergy
@@ -37,6 +38,16 @@ public enum RejectReason: UInt8, CaseIterable, Sendable {
     case misrouted
     /// An `i` record that partly overlaps an interval already accepted for the same meter (§3.1).
     case overlappingInterval
+    /// An `o` record whose level is not one of `national province city park enterprise industry`
+    /// (reference §9.1).
+    case badLevel
+    /// An `o` key or `c` enterprise not matching `[A-Za-z0-9_.:-]{1,64}`, or an `o` key that does
+    /// not fit its level (`national` takes `CN`, `province` a province code).
+    case badKey
+    /// An `o` unit not matching `[A-Za-z0-9_.:-]{1,64}` (`cny_10k`, `t`, `unit`, …).
+    case badUnit
+    /// A `c` instrument other than `gpt` or `gec`.
+    case badInstrument
 
     /// The code written to side outputs and API answers.
     public var code: String {
@@ -59,6 +70,10 @@ public enum RejectReason: UInt8, CaseIterable, Sendable {
         case .badJSON: "bad_json"
         case .misrouted: "misrouted"
         case .overlappingInterval: "overlapping_interval"
+        case .badLevel: "bad_level"
+        case .badKey: "bad_key"
+        case .badUnit: "bad_unit"
+        case .badInstrument: "bad_instrument"
         }
     }
 }

@@ -1,8 +1,10 @@
-/// Which rule of reference §3.3 a region's emission factor came from. Open to more rules: a
-/// flow-traced factor (reference §9.3) is meant to become one more case.
+/// Which rule of reference §3.3 a region's emission factor came from.
 public enum FactorBasis: String, Sendable, Equatable, CaseIterable {
     /// Rule 1: a real-time factor (`f` record) for the region.
     case realtime
+    /// Rule 2 where exchange (`x`) records cover the instant: the flow-traced consumption factor
+    /// (reference §9.3).
+    case flowTraced = "flow_traced"
     /// Rule 2: the region's own generation mix (`m` records).
     case mix
     /// Rule 3: the region's published annual average factor.

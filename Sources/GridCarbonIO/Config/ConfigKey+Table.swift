@@ -68,6 +68,9 @@ extension ConfigKey {
     public static let alertLogMaxAge = ConfigKey("alerts.log_max_age", "Alert log segments last written longer ago are removed (a duration, or off).", default: "30d")
     public static let alertLogMaxBytes = ConfigKey("alerts.log_max_bytes", "Oldest alert log segments are removed while the log is larger (bytes, or off).", default: "1073741824")
 
+    // MARK: Dual-control indicators (§9)
+    public static let tceCoefficients = ConfigKey("tce_coefficients", "Per-year coal consumption per kWh supplied (gce/kWh) for equal-value tce, replacing the embedded table (tce_coefficients.csv layout).", flag: "tce-coefficients")
+
     /// Every key, in the order of the table above.
     public static let all: [ConfigKey] = [
         zone, resolution, windows, levels, reorderWindow, spanHorizon, maxGap, maxFuture,
@@ -79,5 +82,6 @@ extension ConfigKey {
         readTimeout, maxConnections,
         maxHTTPRequests, engineQueueBytes, httpIdleTimeout,
         alertMaxSSESubscribers, alertLogSegmentBytes, alertLogMaxAge, alertLogMaxBytes,
+        tceCoefficients,
     ]
 }

@@ -38,6 +38,9 @@ extension EngineHost {
                 kinds.interval = k.interval - kindsBefore.interval
                 kinds.factor = k.factor - kindsBefore.factor
                 kinds.mix = k.mix - kindsBefore.mix
+                kinds.exchange = k.exchange - kindsBefore.exchange
+                kinds.output = k.output - kindsBefore.output
+                kinds.contract = k.contract - kindsBefore.contract
                 self.onCounts?(outcome.counts, kinds)
                 if self.engine.maxEventTime != maxBefore || outcome.counts.late > 0 || outcome.counts.duplicate > 0 {
                     self.lastActivity = now

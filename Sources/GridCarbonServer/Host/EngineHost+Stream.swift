@@ -42,6 +42,7 @@ extension EngineHost {
                 var kinds = self.engine.acceptedByKind
                 kinds.register -= kindsBefore.register; kinds.interval -= kindsBefore.interval
                 kinds.factor -= kindsBefore.factor; kinds.mix -= kindsBefore.mix
+                kinds.exchange -= kindsBefore.exchange; kinds.output -= kindsBefore.output; kinds.contract -= kindsBefore.contract
                 self.onCounts?(counts, kinds)
                 if let progress = self.onMergeProgress, let status = self.mergeStatusOnQueue() { progress(status) }
                 try self.output.check()
