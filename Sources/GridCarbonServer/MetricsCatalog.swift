@@ -7,7 +7,7 @@ public enum MetricsCatalog {
     public static let help: [String: String] = [
         // Ingest and engine (serve).
         "gridcarbon_records_total": "Lines taken over TCP and HTTP, by outcome (accepted, duplicate, rejected, late).",
-        "gridcarbon_records_accepted_by_kind_total": "Accepted records by kind (r register, i interval, f factor, m mix).",
+        "gridcarbon_records_accepted_by_kind_total": "Accepted records by kind (r register, i interval, f factor, m mix, x exchange, o output, c contract).",
         "gridcarbon_open_slots": "Slots open in the engine (not yet closed by the watermark).",
         "gridcarbon_watermark_timestamp_seconds": "The engine watermark, Unix time in seconds.",
         "gridcarbon_watermark_lag_seconds": "Wall clock minus the watermark, in seconds, at the scrape.",
