@@ -40,7 +40,7 @@ extension Engine {
         let payload = counter.size
         var header = [UInt8](repeating: 0, count: EngineCheckpointFormat.headerSize)
         header.withUnsafeMutableBytes { h in
-            h.copyMemory(from: UnsafeRawBufferPointer(start: EngineCheckpointFormat.magic, count: 8))
+            EngineCheckpointFormat.magic.withUnsafeBytes { h.copyMemory(from: $0) }
             h.storeBytes(of: EngineCheckpointFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
             h.storeBytes(of: EngineCheckpointFormat.flags.littleEndian, toByteOffset: 12, as: UInt32.self)
             h.storeBytes(of: UInt64(payload).littleEndian, toByteOffset: 16, as: UInt64.self)
