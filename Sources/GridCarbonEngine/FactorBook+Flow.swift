@@ -49,12 +49,19 @@ extension FactorBook {
             flows.append((x.from, x.to, x.mwh / (Double(x.end - x.start) / hour)))
         }
         if flows.isEmpty { return [:] }
+        // Sums in a fixed order, not in the order the records arrived: the same records give the
+        // same bits whatever their order.
+        flows.sort { ($0.to, $0.from, $0.power) < ($1.to, $1.from, $1.power) }
         var members: [Int] = []
         var slot = [Int](repeating: -1, count: Region.count)
         var generation: [Double] = [], emissions: [Double] = []
         for r in 0..<Region.count {
             var g = 0.0, e = 0.0
-            for m in mixes[r] where m.start <= t && t < m.end {
+            var covering = mixes[r].filter { $0.start <= t && t < $0.end }
+            if covering.count > 2 {
+                covering.sort { ($0.start, $0.end, $0.source.rawValue) < ($1.start, $1.end, $1.source.rawValue) }
+            }
+            for m in covering {
                 let p = m.mwh / (Double(m.end - m.start) / hour)
                 g += p
                 e += p * sources.values[m.source.rawValue]

@@ -14,18 +14,22 @@ public struct FactorBook: Sendable {
     struct FactorEntry: Sendable { var start: Micros; var end: Micros; var value: Double }
     struct MixEntry: Sendable { var start: Micros; var end: Micros; var source: Source; var mwh: Double }
     struct ExchangeEntry: Sendable { var from: Int; var to: Int; var start: Micros; var end: Micros; var mwh: Double }
+    /// What makes an exchange record the same as an earlier one (an exact repeat replaces it).
+    struct ExchangeKey: Hashable, Sendable { var from: Int; var to: Int; var start: Micros; var end: Micros }
 
     /// Per region, `f` records sorted by start (they never partly overlap).
     var factors: [[FactorEntry]]
     /// Per region, `m` records in arrival order.
     var mixes: [[MixEntry]]
     /// `x` records in arrival order (reference §9.1, §9.3).
-    var exchanges: [ExchangeEntry] = []
+    private(set) var exchanges: [ExchangeEntry] = []
+    /// Where each exchange record is in ``exchanges``, so a repeat is found in O(1).
+    private var exchangeIndex: [ExchangeKey: Int] = [:]
     /// Flow-traced solutions by instant (FactorBook+Flow.swift); emptied whenever a mix or exchange
-    /// record arrives or is pruned.
+    /// record arrives or is pruned, and when a factor table is replaced.
     let flowCache = FlowCache()
-    public var annual: AnnualFactorTable
-    public var sources: SourceFactorTable
+    public var annual: AnnualFactorTable { didSet { flowCache.clear() } }
+    public var sources: SourceFactorTable { didSet { flowCache.clear() } }
     public let zone: Zone
 
     public init(annual: AnnualFactorTable, sources: SourceFactorTable, zone: Zone) {
@@ -72,12 +76,26 @@ public struct FactorBook: Sendable {
     /// Records a physical exchange (reference §9.1); a later record with the same
     /// `from,to,start,end` replaces the earlier, other overlaps add up (as `m` records do).
     public mutating func addExchange(from: Int, to: Int, start: Micros, end: Micros, mwh: Double) {
-        if let i = exchanges.firstIndex(where: { $0.from == from && $0.to == to && $0.start == start && $0.end == end }) {
+        let key = ExchangeKey(from: from, to: to, start: start, end: end)
+        if let i = exchangeIndex[key] {
             exchanges[i].mwh = mwh
         } else {
+            exchangeIndex[key] = exchanges.count
             exchanges.append(ExchangeEntry(from: from, to: to, start: start, end: end, mwh: mwh))
         }
         flowCache.clear()
+    }
+
+    /// Replaces every exchange record (checkpoint restore).
+    mutating func setExchanges(_ list: [ExchangeEntry]) {
+        exchanges = list
+        reindexExchanges()
+        flowCache.clear()
+    }
+
+    private mutating func reindexExchanges() {
+        exchangeIndex.removeAll(keepingCapacity: true)
+        for (i, x) in exchanges.enumerated() { exchangeIndex[ExchangeKey(from: x.from, to: x.to, start: x.start, end: x.end)] = i }
     }
 
     /// Forgets what can no longer matter: mix records that ended a day before `closedBefore`
@@ -90,10 +108,14 @@ public struct FactorBook: Sendable {
         let mixHorizon = closedBefore &- Time.microsPerDay
         if !exchanges.isEmpty, exchanges.contains(where: { $0.end <= mixHorizon }) {
             exchanges.removeAll { $0.end <= mixHorizon }
+            reindexExchanges()
             flowCache.clear()
         }
         for r in 0..<Region.count {
-            if !mixes[r].isEmpty { mixes[r].removeAll { $0.end <= mixHorizon } }
+            if mixes[r].contains(where: { $0.end <= mixHorizon }) {
+                mixes[r].removeAll { $0.end <= mixHorizon }
+                flowCache.clear()
+            }
             let horizon = closedBefore &- 7 * Time.microsPerDay
             if let first = factors[r].first, first.end <= horizon {
                 factors[r].removeAll { $0.end <= horizon }

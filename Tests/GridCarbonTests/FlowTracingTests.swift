@@ -25,6 +25,19 @@ import GridCarbonTestKit
         "x,CN-HB,CN-GD,\(s),\(e),70",   // into a province without generation records: not in the system
     ]
 
+    /// A factor-table reload (SIGHUP) is seen by the next solve, even for an instant solved (and
+    /// cached) before it: otherwise a live run and its replay would write different bytes.
+    @Test func aTableReloadIsSeenByTheNextSolve() throws {
+        let h = Harness().feed(Self.lines, finish: false)
+        let t = Harness.t(Self.s)
+        let before = h.engine.factors.flowTracedFactors(at: t)
+        let lifecycle = try SourceFactorTable(csv: EmbeddedData.sourceFactorsCSV, basis: "lifecycle", origin: "embedded")
+        h.engine.replaceTables(annual: h.engine.factors.annual, sources: lifecycle)
+        let after = h.engine.factors.flowTracedFactors(at: t)
+        #expect(after == h.engine.factors.solveFlow(at: t))
+        #expect(after[Self.sc] != before[Self.sc])
+    }
+
     @Test func handSolvedThreeProvinces() {
         let h = Harness().feed(Self.lines, finish: false)
         let t = Harness.t(Self.s)

@@ -58,11 +58,3 @@ extension Engine {
         }
     }
 }
-
-extension FactorBook {
-    /// Replaces the exchange records (checkpoint restore).
-    mutating func setExchanges(_ list: [ExchangeEntry]) {
-        exchanges = list
-        flowCache.clear()
-    }
-}
